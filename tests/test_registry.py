@@ -1,0 +1,70 @@
+import pytest
+
+import tl_templates
+from tl_templates import registry
+
+EXPECTED_PUBLIC_SURFACE = [
+    "BackboneSpec",
+    "Block",
+    "ImageNetPreprocessing",
+    "Plan",
+    "WeightsUnavailableError",
+    "advise",
+    "backbone_names",
+    "block_names",
+    "block_table",
+    "build_backbone",
+    "find_backbone",
+    "get_spec",
+    "list_blocks",
+    "set_trainable",
+    "truncate_backbone",
+]
+
+REQUIRED_BACKBONES = [
+    "mobilenetv2", "mobilenetv3small", "mobilenetv3large",
+    "efficientnetb0", "efficientnetb1", "efficientnetb2", "efficientnetb3",
+    "efficientnetv2b0", "efficientnetv2b1", "efficientnetv2b2", "efficientnetv2b3",
+    "resnet50", "resnet50v2", "vgg16", "xception", "densenet121", "convnexttiny",
+]  # fmt: skip
+
+
+def test_public_surface_is_pinned():
+    assert tl_templates.__all__ == EXPECTED_PUBLIC_SURFACE
+    for name in EXPECTED_PUBLIC_SURFACE:
+        assert getattr(tl_templates, name) is not None
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'build_bakbone'"):
+        tl_templates.build_bakbone  # noqa: B018
+
+
+def test_registry_has_the_required_backbones():
+    assert set(REQUIRED_BACKBONES) <= set(tl_templates.backbone_names())
+
+
+@pytest.mark.parametrize("alias", ["EfficientNetB0", "efficientnet-b0", "efficientnet_b0"])
+def test_names_ignore_case_and_separators(alias):
+    assert tl_templates.get_spec(alias).name == "efficientnetb0"
+
+
+def test_unknown_backbone_lists_the_known_ones():
+    with pytest.raises(ValueError) as error:
+        tl_templates.get_spec("resnet51")
+    message = str(error.value)
+    assert "backbone='resnet51'" in message
+    for name in REQUIRED_BACKBONES:
+        assert name in message
+
+
+@pytest.mark.parametrize("spec", registry.BACKBONES.values(), ids=lambda spec: spec.name)
+def test_every_row_is_well_formed(spec):
+    names = spec.block_names
+    assert names[0] == "stem" and spec.blocks[0][1] is None
+    assert len(set(names)) == len(names)
+    middle = [name for name in names if name not in ("stem", "top")]
+    assert middle == [f"block{index}" for index in range(1, len(middle) + 1)]
+    assert "top" not in names or names[-1] == "top"
+    assert spec.preprocessing in ("included", "tf", "torch", "caffe")
+    assert spec.min_input_size <= spec.default_input_size

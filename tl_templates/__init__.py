@@ -1,0 +1,43 @@
+"""tl-templates: transfer learning and multi-task learning for Keras 3.
+
+The public surface is `__all__`; everything else is private. Names are
+imported on first use, so `import tl_templates` (and the CLI's quick
+commands) do not pay for importing TensorFlow until a model is needed.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "BackboneSpec": "tl_templates.registry",
+    "backbone_names": "tl_templates.registry",
+    "get_spec": "tl_templates.registry",
+    "Plan": "tl_templates.advisor",
+    "advise": "tl_templates.advisor",
+    "WeightsUnavailableError": "tl_templates.backbones",
+    "build_backbone": "tl_templates.backbones",
+    "Block": "tl_templates.blocks",
+    "block_names": "tl_templates.blocks",
+    "block_table": "tl_templates.blocks",
+    "find_backbone": "tl_templates.blocks",
+    "list_blocks": "tl_templates.blocks",
+    "set_trainable": "tl_templates.blocks",
+    "truncate_backbone": "tl_templates.blocks",
+    "ImageNetPreprocessing": "tl_templates.preprocessing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tl_templates' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

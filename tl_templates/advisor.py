@@ -1,0 +1,240 @@
+"""The rules of thumb of transfer learning, as a function that returns a plan.
+
+Four cases, by the size of the target data set and its similarity to the
+source task, plus the conditions under which transfer helps at all:
+
+| target data | similar to source          | different from source          |
+|-------------|----------------------------|--------------------------------|
+| small       | feature_extraction         | truncate_and_fine_tune         |
+| large       | fine_tune_top              | fine_tune_all                  |
+
+and `train_from_scratch` when the input types differ or the source task has
+not got far more data than the target.
+"""
+
+import dataclasses
+import math
+
+from tl_templates.registry import get_spec
+
+# A target with at least this many labelled examples is "large": enough to
+# fine-tune millions of weights without memorising the training set.
+LARGE_TARGET_MIN_EXAMPLES = 5_000
+
+# Transfer pays when the source task has far more data than the target: at
+# least this many times more (an order of magnitude). Below it, the target can
+# teach the network as much as the source did, and training from scratch avoids
+# the source task's biases.
+MIN_SOURCE_TO_TARGET_RATIO = 10
+
+# How many of the highest stages (blocks other than stem and top) train in
+# `fine_tune_top`; the top block, if the backbone has one, trains with them.
+FINE_TUNE_TOP_STAGES = 2
+
+# `truncate_and_fine_tune` keeps this fraction of the stages (rounded up):
+# the low blocks hold generic features (edges, colours, textures).
+TRUNCATE_KEEP_FRACTION = 0.5
+
+# Adam learning rates. The new head learns fast; pretrained blocks are only
+# nudged, so a large step does not destroy what they learned.
+HEAD_LEARNING_RATE = 1e-3
+FINE_TUNE_LEARNING_RATE = 1e-5
+# Truncated networks keep only low, generic blocks: they can move a little more.
+TRUNCATED_FINE_TUNE_LEARNING_RATE = 1e-4
+SCRATCH_LEARNING_RATE = 1e-3
+
+STRATEGIES = (
+    "feature_extraction",
+    "fine_tune_top",
+    "truncate_and_fine_tune",
+    "fine_tune_all",
+    "train_from_scratch",
+)
+SIMILARITIES = ("similar", "different")
+
+
+@dataclasses.dataclass
+class Plan:
+    """What to train, in which order, and why.
+
+    Attributes:
+        strategy: str. One of `tl_templates.advisor.STRATEGIES`.
+        head_learning_rate: float. Phase 1: new head on a frozen backbone.
+            For `train_from_scratch`, the learning rate of the single phase.
+        fine_tune_learning_rate: float or None. Phase 2, after recompiling
+            with `trainable_blocks` unfrozen; None when there is no phase 2.
+        trainable_blocks: list. Blocks that train in phase 2 (all blocks for
+            `train_from_scratch`); empty without a backbone.
+        truncate_after: str or None. Last block kept by `truncate_and_fine_tune`.
+        backbone: str or None. The backbone the block names refer to.
+        reasons: list. The rules of thumb behind the plan, in plain words.
+    """
+
+    strategy: str
+    head_learning_rate: float
+    fine_tune_learning_rate: float | None
+    trainable_blocks: list
+    truncate_after: str | None
+    backbone: str | None
+    reasons: list
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def describe(self):
+        """The plan as a few lines of text for people."""
+        lines = [f"strategy: {self.strategy}"]
+        if self.truncate_after:
+            lines.append(f"keep blocks up to: {self.truncate_after}")
+        if self.strategy == "train_from_scratch":
+            lines.append(f"train everything, learning rate {self.head_learning_rate:g}")
+        else:
+            lines.append(f"phase 1: train the new head, learning rate {self.head_learning_rate:g}")
+        if self.fine_tune_learning_rate is not None:
+            blocks = ", ".join(self.trainable_blocks) or "(the backbone's top blocks)"
+            lines.append(
+                f"phase 2: fine-tune {blocks}, learning rate {self.fine_tune_learning_rate:g}"
+            )
+        lines.extend(f"- {reason}" for reason in self.reasons)
+        return "\n".join(lines)
+
+
+def _stages(block_names):
+    return [name for name in block_names if name not in ("stem", "top")]
+
+
+def _check(target_examples, source_examples, similarity):
+    if int(target_examples) < 1:
+        raise ValueError(
+            "target_examples must be a positive count. "
+            f"Received: target_examples={target_examples}."
+        )
+    if source_examples is not None and int(source_examples) < 1:
+        raise ValueError(
+            f"source_examples must be a positive count or None. "
+            f"Received: source_examples={source_examples}."
+        )
+    if similarity not in SIMILARITIES:
+        raise ValueError(
+            f"Unknown similarity. Received: similarity={similarity!r}. "
+            f"Known values: {', '.join(SIMILARITIES)}."
+        )
+
+
+def advise(
+    target_examples,
+    source_examples=None,
+    similarity="similar",
+    same_input_type=True,
+    backbone=None,
+):
+    """Chooses a transfer strategy from the rules of thumb.
+
+    Args:
+        target_examples: int. Labelled examples of your task.
+        source_examples: int or None. Examples the backbone was pretrained on
+            (ImageNet: about 1.28 million); None if unknown.
+        similarity: str. `"similar"` when your inputs and classes resemble the
+            source task's (photos of objects for ImageNet), `"different"`
+            otherwise (X-rays, spectrograms, satellite images).
+        same_input_type: bool. False when the source network was trained on
+            another kind of input (audio features for an image task).
+        backbone: str or None. A registered backbone; the plan then names the
+            blocks to train.
+
+    Returns:
+        A `tl_templates.Plan`.
+
+    Examples:
+
+    >>> import tl_templates
+    >>> plan = tl_templates.advise(
+    ...     target_examples=200, source_examples=1_281_167, similarity="similar",
+    ...     backbone="efficientnetb0")
+    >>> plan.strategy, plan.trainable_blocks
+    ('feature_extraction', [])
+    >>> tl_templates.advise(target_examples=20_000, similarity="different",
+    ...                     backbone="resnet50").strategy
+    'fine_tune_all'
+    """
+    _check(target_examples, source_examples, similarity)
+    block_names = get_spec(backbone).block_names if backbone else []
+    stages = _stages(block_names)
+    large = target_examples >= LARGE_TARGET_MIN_EXAMPLES
+    size_reason = (
+        f"{target_examples:,} target examples is {'large' if large else 'small'} "
+        f"(large from {LARGE_TARGET_MIN_EXAMPLES:,})."
+    )
+    plan = Plan(
+        strategy="",
+        head_learning_rate=HEAD_LEARNING_RATE,
+        fine_tune_learning_rate=FINE_TUNE_LEARNING_RATE,
+        trainable_blocks=[],
+        truncate_after=None,
+        backbone=get_spec(backbone).name if backbone else None,
+        reasons=[],
+    )
+
+    if not same_input_type:
+        plan.strategy = "train_from_scratch"
+        plan.reasons.append(
+            "The source network was trained on another kind of input: its low-level "
+            "features do not fit yours, so transfer will not help."
+        )
+    elif (
+        source_examples is not None
+        and source_examples < MIN_SOURCE_TO_TARGET_RATIO * target_examples
+    ):
+        plan.strategy = "train_from_scratch"
+        plan.reasons.append(
+            f"The source task has {source_examples:,} examples, less than "
+            f"{MIN_SOURCE_TO_TARGET_RATIO}x your {target_examples:,}: transfer helps when the "
+            "source has far more data than the target; here it will give little."
+        )
+    if plan.strategy == "train_from_scratch":
+        plan.head_learning_rate = SCRATCH_LEARNING_RATE
+        plan.fine_tune_learning_rate = None
+        plan.trainable_blocks = list(block_names)
+        return plan
+
+    plan.reasons.append(size_reason)
+    if not large and similarity == "similar":
+        plan.strategy = "feature_extraction"
+        plan.fine_tune_learning_rate = None
+        plan.reasons.append(
+            "Small and similar: the backbone's features already fit your task and there is "
+            "too little data to change millions of weights without overfitting. Freeze it "
+            "and train only a new head (replace the last layer)."
+        )
+    elif not large:
+        plan.strategy = "truncate_and_fine_tune"
+        plan.fine_tune_learning_rate = TRUNCATED_FINE_TUNE_LEARNING_RATE
+        kept = stages[: max(1, math.ceil(len(stages) * TRUNCATE_KEEP_FRACTION))]
+        plan.truncate_after = kept[-1] if kept else None
+        plan.trainable_blocks = kept
+        plan.reasons.append(
+            "Small and different: the high blocks learned features specific to the source "
+            "task; the low blocks (edges, colours, textures) still help. Cut the high blocks "
+            "and fine-tune the kept ones gently."
+        )
+    elif similarity == "similar":
+        plan.strategy = "fine_tune_top"
+        top = ["top"] if "top" in block_names else []
+        plan.trainable_blocks = stages[-FINE_TUNE_TOP_STAGES:] + top
+        plan.reasons.append(
+            "Large and similar: start from the pretrained weights and fine-tune the top "
+            "blocks, which hold the task-specific features, with a small learning rate."
+        )
+    else:
+        plan.strategy = "fine_tune_all"
+        plan.trainable_blocks = list(block_names)
+        plan.reasons.append(
+            "Large and different: there is enough data to adapt every block; the pretrained "
+            "weights are still a better start than random ones."
+        )
+    if plan.fine_tune_learning_rate is not None:
+        plan.reasons.append(
+            "Train the new head first with the backbone frozen, then recompile and fine-tune "
+            "with a much smaller learning rate; BatchNormalization stays in inference mode."
+        )
+    return plan

@@ -1,0 +1,170 @@
+"""The `tl-templates` command line."""
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+
+from tl_templates import advisor, registry
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Hides TensorFlow's native start-up log lines (they bypass Python)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _print_json(value):
+    print(json.dumps(value, indent=2))
+
+
+def _backbones(args):
+    rows = [
+        {
+            "name": spec.name,
+            "source": spec.source,
+            "input_size": spec.default_input_size,
+            "preprocessing": spec.preprocessing,
+            "blocks": spec.block_names,
+            "pretrained": spec.pretrained,
+            "description": spec.description,
+        }
+        for spec in registry.BACKBONES.values()
+    ]
+    if args.json:
+        _print_json(rows)
+        return
+    width = max(len(row["name"]) for row in rows)
+    for row in rows:
+        print(f"{row['name']:<{width}}  {len(row['blocks']):>2} blocks  {row['description']}")
+
+
+def _blocks(args):
+    spec = registry.get_spec(args.name)
+    size = args.input_size or spec.default_input_size
+    with _quiet_native_stderr():
+        from tl_templates import backbones, blocks
+
+        model = backbones.build_backbone(spec.name, input_shape=(size, size, 3), weights=None)
+        rows = [block.to_dict() for block in blocks.list_blocks(model)]
+        table = blocks.block_table(model)
+    if args.json:
+        _print_json({"backbone": spec.name, "input_shape": [size, size, 3], "blocks": rows})
+        return
+    print(f"{spec.name} ({spec.description}), input {size}x{size}x3, weights=None\n")
+    print(table)
+
+
+def _advise(args):
+    plan = advisor.advise(
+        target_examples=args.target_examples,
+        source_examples=args.source_examples,
+        similarity=args.similarity,
+        same_input_type=not args.different_input,
+        backbone=args.backbone,
+    )
+    if args.json:
+        _print_json(plan.to_dict())
+    else:
+        print(plan.describe())
+
+
+def _quickstart(args):
+    print(
+        "The quickstart training job arrives with the image-classifier template.\n"
+        "Until then, try:\n"
+        "  tl-templates backbones\n"
+        "  tl-templates blocks efficientnetb0\n"
+        "  tl-templates advise --target-examples 500 --similarity different"
+        " --backbone efficientnetb0"
+    )
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tl-templates",
+        description="Transfer learning and multi-task learning templates for Keras 3.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    command = commands.add_parser("backbones", help="list the registered backbones")
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(run=_backbones)
+
+    command = commands.add_parser(
+        "blocks", help="show a backbone's named blocks (built with random weights)"
+    )
+    command.add_argument("name", help="a registered backbone, e.g. efficientnetb0")
+    command.add_argument(
+        "--input-size", type=_positive_int, help="image side in pixels (default: the backbone's)"
+    )
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(run=_blocks)
+
+    command = commands.add_parser(
+        "advise", help="choose a transfer strategy from the rules of thumb"
+    )
+    command.add_argument(
+        "--target-examples",
+        type=_positive_int,
+        required=True,
+        help="labelled examples of your task",
+    )
+    command.add_argument(
+        "--source-examples",
+        type=_positive_int,
+        help="examples the backbone was pretrained on (ImageNet: 1281167)",
+    )
+    command.add_argument(
+        "--similarity",
+        choices=advisor.SIMILARITIES,
+        default="similar",
+        help="how much your data resembles the source task's (default: similar)",
+    )
+    command.add_argument(
+        "--different-input",
+        action="store_true",
+        help="the source network was trained on another kind of input",
+    )
+    command.add_argument("--backbone", help="name the blocks to train for this backbone")
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(run=_advise)
+
+    command = commands.add_parser("quickstart", help="the main job (see README)")
+    command.set_defaults(run=_quickstart)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (ValueError, OSError, RuntimeError) as error:
+        print(f"tl-templates {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
