@@ -21,3 +21,17 @@ def weights_by_layer(model):
         for layer in model.layers
         if layer.weights
     }
+
+
+def write_image_folder(root, counts, size=16, seed=0):
+    """`root/<class>/<n>.png` with `counts[class]` random images per class."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for class_name, count in counts.items():
+        folder = root / class_name
+        folder.mkdir(parents=True, exist_ok=True)
+        for number in range(count):
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{number}.png")
+    return root

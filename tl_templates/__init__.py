@@ -16,6 +16,12 @@ _EXPORTS = {
     "get_spec": "tl_templates.registry",
     "Plan": "tl_templates.advisor",
     "advise": "tl_templates.advisor",
+    "plan_strategy": "tl_templates.advisor",
+    "ImageFolder": "tl_templates.image_folder",
+    "ImageSplits": "tl_templates.image_folder",
+    "load_image": "tl_templates.image_folder",
+    "load_image_splits": "tl_templates.image_folder",
+    "scan_image_folder": "tl_templates.image_folder",
     "WeightsUnavailableError": "tl_templates.backbones",
     "build_backbone": "tl_templates.backbones",
     "Block": "tl_templates.blocks",
@@ -26,6 +32,10 @@ _EXPORTS = {
     "set_trainable": "tl_templates.blocks",
     "truncate_backbone": "tl_templates.blocks",
     "ImageNetPreprocessing": "tl_templates.preprocessing",
+    "load_model": "tl_templates.saving",
+    "plot_history": "tl_templates.training",
+    "read_history": "tl_templates.training",
+    "train_classifier": "tl_templates.training",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -132,8 +132,9 @@ def advise(
 
     Args:
         target_examples: int. Labelled examples of your task.
-        source_examples: int or None. Examples the backbone was pretrained on
-            (ImageNet: about 1.28 million); None if unknown.
+        source_examples: int or None. Examples the backbone was pretrained on;
+            None: the registry's figure for `backbone` (ImageNet: 1,281,167),
+            or unknown without a backbone.
         similarity: str. `"similar"` when your inputs and classes resemble the
             source task's (photos of objects for ImageNet), `"different"`
             otherwise (X-rays, spectrograms, satellite images).
@@ -158,83 +159,117 @@ def advise(
     'fine_tune_all'
     """
     _check(target_examples, source_examples, similarity)
+    if source_examples is None and backbone is not None:
+        source_examples = get_spec(backbone).source_examples
+    large = target_examples >= LARGE_TARGET_MIN_EXAMPLES
+    if not same_input_type:
+        strategy = "train_from_scratch"
+        reasons = [
+            "The source network was trained on another kind of input: its low-level "
+            "features do not fit yours, so transfer will not help."
+        ]
+    elif source_examples is not None and (
+        source_examples < MIN_SOURCE_TO_TARGET_RATIO * target_examples
+    ):
+        strategy = "train_from_scratch"
+        reasons = [
+            f"The source task has {source_examples:,} examples, less than "
+            f"{MIN_SOURCE_TO_TARGET_RATIO}x your {target_examples:,}: transfer helps when the "
+            "source has far more data than the target; here it will give little."
+        ]
+    else:
+        strategy = _FOUR_CASES[(large, similarity)]
+        reasons = [
+            f"{target_examples:,} target examples is {'large' if large else 'small'} "
+            f"(large from {LARGE_TARGET_MIN_EXAMPLES:,}).",
+            _CASE_REASONS[strategy],
+        ]
+    return plan_strategy(strategy, backbone, reasons)
+
+
+_FOUR_CASES = {
+    (False, "similar"): "feature_extraction",
+    (False, "different"): "truncate_and_fine_tune",
+    (True, "similar"): "fine_tune_top",
+    (True, "different"): "fine_tune_all",
+}
+
+_CASE_REASONS = {
+    "feature_extraction": (
+        "Small and similar: the backbone's features already fit your task and there is "
+        "too little data to change millions of weights without overfitting. Freeze it "
+        "and train only a new head (replace the last layer)."
+    ),
+    "truncate_and_fine_tune": (
+        "Small and different: the high blocks learned features specific to the source "
+        "task; the low blocks (edges, colours, textures) still help. Cut the high blocks "
+        "and fine-tune the kept ones gently."
+    ),
+    "fine_tune_top": (
+        "Large and similar: start from the pretrained weights and fine-tune the top "
+        "blocks, which hold the task-specific features, with a small learning rate."
+    ),
+    "fine_tune_all": (
+        "Large and different: there is enough data to adapt every block; the pretrained "
+        "weights are still a better start than random ones."
+    ),
+}
+
+_TWO_PHASE_REASON = (
+    "Train the new head first with the backbone frozen, then recompile and fine-tune "
+    "with a much smaller learning rate; BatchNormalization stays in inference mode."
+)
+
+
+def plan_strategy(strategy, backbone=None, reasons=()):
+    """The plan for a strategy chosen by name: blocks to train and learning rates.
+
+    Args:
+        strategy: str. One of `tl_templates.advisor.STRATEGIES`.
+        backbone: str or None. A registered backbone; the plan then names blocks.
+        reasons: list. Why this strategy (`advise` fills it in).
+
+    Returns:
+        A `tl_templates.Plan`.
+
+    Examples:
+
+    >>> import tl_templates
+    >>> tl_templates.plan_strategy("fine_tune_top", "resnet50").trainable_blocks
+    ['block3', 'block4']
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(
+            f"Unknown strategy. Received: strategy={strategy!r}. "
+            f"Known strategies: {', '.join(STRATEGIES)}."
+        )
     block_names = get_spec(backbone).block_names if backbone else []
     stages = _stages(block_names)
-    large = target_examples >= LARGE_TARGET_MIN_EXAMPLES
-    size_reason = (
-        f"{target_examples:,} target examples is {'large' if large else 'small'} "
-        f"(large from {LARGE_TARGET_MIN_EXAMPLES:,})."
-    )
     plan = Plan(
-        strategy="",
+        strategy=strategy,
         head_learning_rate=HEAD_LEARNING_RATE,
         fine_tune_learning_rate=FINE_TUNE_LEARNING_RATE,
         trainable_blocks=[],
         truncate_after=None,
         backbone=get_spec(backbone).name if backbone else None,
-        reasons=[],
+        reasons=list(reasons),
     )
-
-    if not same_input_type:
-        plan.strategy = "train_from_scratch"
-        plan.reasons.append(
-            "The source network was trained on another kind of input: its low-level "
-            "features do not fit yours, so transfer will not help."
-        )
-    elif (
-        source_examples is not None
-        and source_examples < MIN_SOURCE_TO_TARGET_RATIO * target_examples
-    ):
-        plan.strategy = "train_from_scratch"
-        plan.reasons.append(
-            f"The source task has {source_examples:,} examples, less than "
-            f"{MIN_SOURCE_TO_TARGET_RATIO}x your {target_examples:,}: transfer helps when the "
-            "source has far more data than the target; here it will give little."
-        )
-    if plan.strategy == "train_from_scratch":
-        plan.head_learning_rate = SCRATCH_LEARNING_RATE
+    if strategy == "feature_extraction":
         plan.fine_tune_learning_rate = None
-        plan.trainable_blocks = list(block_names)
-        return plan
-
-    plan.reasons.append(size_reason)
-    if not large and similarity == "similar":
-        plan.strategy = "feature_extraction"
-        plan.fine_tune_learning_rate = None
-        plan.reasons.append(
-            "Small and similar: the backbone's features already fit your task and there is "
-            "too little data to change millions of weights without overfitting. Freeze it "
-            "and train only a new head (replace the last layer)."
-        )
-    elif not large:
-        plan.strategy = "truncate_and_fine_tune"
-        plan.fine_tune_learning_rate = TRUNCATED_FINE_TUNE_LEARNING_RATE
+    elif strategy == "fine_tune_top":
+        top = ["top"] if "top" in block_names else []
+        plan.trainable_blocks = stages[-FINE_TUNE_TOP_STAGES:] + top
+    elif strategy == "truncate_and_fine_tune":
         kept = stages[: max(1, math.ceil(len(stages) * TRUNCATE_KEEP_FRACTION))]
         plan.truncate_after = kept[-1] if kept else None
         plan.trainable_blocks = kept
-        plan.reasons.append(
-            "Small and different: the high blocks learned features specific to the source "
-            "task; the low blocks (edges, colours, textures) still help. Cut the high blocks "
-            "and fine-tune the kept ones gently."
-        )
-    elif similarity == "similar":
-        plan.strategy = "fine_tune_top"
-        top = ["top"] if "top" in block_names else []
-        plan.trainable_blocks = stages[-FINE_TUNE_TOP_STAGES:] + top
-        plan.reasons.append(
-            "Large and similar: start from the pretrained weights and fine-tune the top "
-            "blocks, which hold the task-specific features, with a small learning rate."
-        )
-    else:
-        plan.strategy = "fine_tune_all"
+        plan.fine_tune_learning_rate = TRUNCATED_FINE_TUNE_LEARNING_RATE
+    elif strategy == "fine_tune_all":
         plan.trainable_blocks = list(block_names)
-        plan.reasons.append(
-            "Large and different: there is enough data to adapt every block; the pretrained "
-            "weights are still a better start than random ones."
-        )
-    if plan.fine_tune_learning_rate is not None:
-        plan.reasons.append(
-            "Train the new head first with the backbone frozen, then recompile and fine-tune "
-            "with a much smaller learning rate; BatchNormalization stays in inference mode."
-        )
+    else:
+        plan.head_learning_rate = SCRATCH_LEARNING_RATE
+        plan.fine_tune_learning_rate = None
+        plan.trainable_blocks = list(block_names)
+    if plan.fine_tune_learning_rate is not None and reasons:
+        plan.reasons.append(_TWO_PHASE_REASON)
     return plan

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import keras
 
+from tl_templates.paths import DATA_DIR
 from tl_templates.preprocessing import ImageNetPreprocessing
-from tl_templates.registry import DATA_DIR, get_spec
+from tl_templates.registry import get_spec
 
 
 class WeightsUnavailableError(RuntimeError):

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from tl_templates import advisor, registry
+from tl_templates import advisor, projects, registry
 
 
 @contextlib.contextmanager
@@ -80,15 +80,25 @@ def _advise(args):
         print(plan.describe())
 
 
-def _quickstart(args):
-    print(
-        "The quickstart training job arrives with the image-classifier template.\n"
-        "Until then, try:\n"
-        "  tl-templates backbones\n"
-        "  tl-templates blocks efficientnetb0\n"
-        "  tl-templates advise --target-examples 500 --similarity different"
-        " --backbone efficientnetb0"
+def _list(args):
+    templates = projects.list_templates()
+    width = max(len(name) for name in templates)
+    for name, description in templates.items():
+        print(f"{name:<{width}}  {description}")
+
+
+def _new(args):
+    project = projects.new_project(
+        args.template,
+        output_dir=args.output_dir,
+        no_input=args.no_input,
+        extra_context=projects.parse_answers(args.answers),
     )
+    print(f"Created {project}\nNext: cd {project} && python train.py")
+
+
+def _quickstart(args):
+    projects.quickstart(args.output)
 
 
 def _positive_int(text):
@@ -151,13 +161,43 @@ def build_parser():
     command.add_argument("--json", action="store_true", help="print JSON")
     command.set_defaults(run=_advise)
 
-    command = commands.add_parser("quickstart", help="the main job (see README)")
+    command = commands.add_parser("list", help="list the project templates")
+    command.set_defaults(run=_list)
+
+    command = commands.add_parser("new", help="generate a project from a template")
+    command.add_argument("template", help="a name from `tl-templates list`, or a template folder")
+    command.add_argument(
+        "-o", "--output-dir", default=".", help="where the project folder is created (default: .)"
+    )
+    command.add_argument(
+        "--no-input", action="store_true", help="do not ask; use defaults and key=value answers"
+    )
+    command.add_argument(
+        "answers", nargs="*", metavar="key=value", help="answers, e.g. image_size=64"
+    )
+    command.set_defaults(run=_new)
+
+    command = commands.add_parser(
+        "quickstart",
+        help="the main job: generate an image classifier and train it on the bundled data",
+    )
+    command.add_argument(
+        "-o",
+        "--output",
+        default="tl-quickstart",
+        help="project folder to create (default: tl-quickstart)",
+    )
     command.set_defaults(run=_quickstart)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `new` takes any number of key=value answers, anywhere after the template name.
+    args, answers = parser.parse_known_args(argv)
+    if answers and (args.command != "new" or any("=" not in answer for answer in answers)):
+        parser.error(f"unrecognized arguments: {' '.join(answers)}")
+    args.answers = answers
     try:
         args.run(args)
     except (ValueError, OSError, RuntimeError) as error:

@@ -15,10 +15,9 @@ This module does not import Keras, so the CLI can list backbones instantly.
 
 import dataclasses
 import re
-from pathlib import Path
 
-# The repository's data/ folder: bundled samples and lab backbone weights.
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+# Training images of ImageNet-1k, the source task of keras.applications weights.
+IMAGENET_TRAIN_IMAGES = 1_281_167
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +35,10 @@ class BackboneSpec:
         default_input_size: int. Image side the pretrained weights were made for.
         min_input_size: int. Smallest image side the architecture accepts.
         pretrained: str. What `weights="pretrained"` means: `"imagenet"` or a
-            file under the kit's data folder.
+            file under the kit's data folder (`tl_templates.paths.DATA_DIR`).
+        source_examples: int. Size of the source task the pretrained weights
+            learned (ImageNet-1k: 1,281,167 images); the advisor compares it
+            with your data.
         description: str. One line for `tl-templates backbones`.
         constructor_kwargs: tuple. Extra `(key, value)` arguments for the
             constructor.
@@ -49,6 +51,7 @@ class BackboneSpec:
     default_input_size: int = 224
     min_input_size: int = 32
     pretrained: str = "imagenet"
+    source_examples: int = IMAGENET_TRAIN_IMAGES
     description: str = ""
     constructor_kwargs: tuple = ()
 

@@ -1,0 +1,45 @@
+"""The model: a pretrained backbone in named blocks, plus a new classification head."""
+
+import keras
+
+import tl_templates
+
+
+def choose_plan(config, train_examples):
+    """What to train and with which learning rates (see README: the four cases)."""
+    if config.strategy == "auto":
+        plan = tl_templates.advise(
+            target_examples=train_examples, similarity=config.similarity, backbone=config.backbone
+        )
+    elif config.strategy == "custom":
+        plan = tl_templates.plan_strategy("fine_tune_all", config.backbone)
+        plan.strategy = "custom"
+        plan.trainable_blocks = [name for name, trains in config.blocks.items() if trains]
+        plan.truncate_after = config.truncate_after or None
+        plan.reasons = ["Your own choice of blocks: the [blocks] table of config.toml."]
+    else:
+        plan = tl_templates.plan_strategy(config.strategy, config.backbone)
+    if config.head_learning_rate is not None:
+        plan.head_learning_rate = config.head_learning_rate
+    if config.fine_tune_learning_rate is not None and plan.fine_tune_learning_rate is not None:
+        plan.fine_tune_learning_rate = config.fine_tune_learning_rate
+    return plan
+
+
+def build_model(config, plan, num_classes):
+    """image -> backbone -> global average pooling -> dropout -> softmax."""
+    # Training from scratch starts from random weights; every other plan reuses them.
+    weights = None if plan.strategy == "train_from_scratch" else config.weights_argument
+    image_shape = (config.image_size, config.image_size, 3)
+    backbone = tl_templates.build_backbone(config.backbone, input_shape=image_shape, weights=weights)
+    if plan.truncate_after:
+        # Small data unlike the source task: keep only the low, generic blocks.
+        backbone = tl_templates.truncate_backbone(backbone, plan.truncate_after)
+
+    images = keras.Input(shape=image_shape, name="image")  # raw RGB pixels, 0-255
+    features = backbone(images)
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+    pooled = keras.layers.Dropout(config.dropout_rate, name="dropout")(pooled)
+    # The new last layer (W[L], b[L]), freshly initialised for your classes.
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(pooled)
+    return keras.Model(images, probabilities, name="{{ cookiecutter.module_name }}")

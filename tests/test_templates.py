@@ -1,0 +1,188 @@
+"""The image-classifier template: baking, answers, refusals, and the generated project."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+from helpers import write_image_folder
+
+from tl_templates import paths, projects
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+PROJECT_FILES = [
+    ".gitignore",
+    "README.md",
+    "config.py",
+    "config.toml",
+    "model.py",
+    "predict.py",
+    "tests/test_project.py",
+    "train.py",
+]
+SAMPLE = paths.SAMPLES_DIR / "digits"
+
+
+def tree(folder):
+    return sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+    )
+
+
+def fingerprint(folder):
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def run_python(args, cwd, timeout=600):
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def default_project(tmp_path_factory):
+    output = tmp_path_factory.mktemp("baked")
+    return projects.new_project("image-classifier", output_dir=output)
+
+
+def test_list_templates():
+    assert "image-classifier" in projects.list_templates()
+
+
+def test_default_bake_has_the_exact_file_tree(default_project):
+    assert default_project.name == "my-image-classifier"
+    files = tree(default_project)
+    sample_files = ["data/sample/" + name for name in tree(SAMPLE)]
+    assert files == sorted(PROJECT_FILES + sample_files)
+    for name in PROJECT_FILES:
+        text = (default_project / name).read_text(encoding="utf-8")
+        assert "{{" not in text and "{%" not in text, name
+
+
+def test_default_config_has_a_flag_for_every_block(default_project):
+    config = tomllib.loads((default_project / "config.toml").read_text(encoding="utf-8"))
+    from tl_templates import registry
+
+    spec = registry.get_spec(config["backbone"])
+    assert list(config["blocks"]) == spec.block_names
+    assert all(isinstance(flag, bool) for flag in config["blocks"].values())
+    assert config["strategy"] == "auto"
+
+
+def test_awkward_answers_bake_cleanly(tmp_path):
+    name = 'Café "Vision" l\'œil  {x}'
+    project = projects.new_project(
+        "image-classifier", output_dir=tmp_path, extra_context={"project_name": name}
+    )
+    assert project.name == "cafe-vision-l-oeil-x"
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith(f"# {name}\n")
+    config = tomllib.loads((project / "config.toml").read_text(encoding="utf-8"))
+    assert config["strategy"] == "auto"
+    for file_name in PROJECT_FILES:
+        text = (project / file_name).read_text(encoding="utf-8")
+        assert "{{" not in text and "{%" not in text, file_name
+    compile((project / "model.py").read_text(encoding="utf-8"), "model.py", "exec")
+
+
+@pytest.mark.parametrize(
+    "answers, message",
+    [
+        ({"backbone": "resnet51"}, "backbone='resnet51'"),
+        ({"image_size": "8"}, "image_size must be at least"),
+        ({"image_size": "big"}, "image_size must be a whole number"),
+        ({"strategy": "guess"}, "strategy='guess'"),
+        ({"head_epochs": "-1"}, "head_epochs must be at least 0"),
+        ({"project_slug": "../escape"}, "project_slug must start with a letter or digit"),
+    ],
+)
+def test_bad_answers_stop_before_anything_is_written(tmp_path, answers, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "tl_templates.cli", "new", "image-classifier", "-o",
+         str(tmp_path / "out"), "--no-input", *(f"{k}={v}" for k, v in answers.items())],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "nothing was written" in result.stderr
+    assert "Traceback" not in result.stderr
+    out = tmp_path / "out"
+    assert not out.exists() or list(out.iterdir()) == []
+    assert not (tmp_path / "escape").exists()
+
+
+def test_new_refuses_an_existing_folder_and_leaves_it_intact(tmp_path):
+    existing = tmp_path / "my-image-classifier"
+    existing.mkdir()
+    (existing / "train.py").write_text("my own work\n")
+    (existing / "notes").mkdir()
+    (existing / "notes" / "a.txt").write_bytes(b"\x00\x01 keep me")
+    before = fingerprint(existing)
+    result = subprocess.run(
+        [sys.executable, "-m", "tl_templates.cli", "new", "image-classifier", "-o", str(tmp_path),
+         "--no-input"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "already exists" in result.stderr and "nothing was changed" in result.stderr
+    assert fingerprint(existing) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["my-image-classifier"]
+
+
+def test_unknown_template_lists_the_known_ones():
+    with pytest.raises(ValueError, match="template='image-clasifier'.*image-classifier"):
+        projects.template_folder("image-clasifier")
+
+
+def test_generated_project_trains_on_its_own_folder_and_passes_its_tests(default_project, tmp_path):
+    # Its own tests train end to end on the bundled sample and predict.
+    result = run_python(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], default_project)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "3 passed" in result.stdout or "4 passed" in result.stdout
+
+    # --data takes any class-per-folder directory; --strategy and --weights override.
+    data = write_image_folder(tmp_path / "mine", {"circle": 8, "square": 8, "cross": 8}, size=40)
+    output = tmp_path / "outputs"
+    result = run_python(
+        ["train.py", "--data", str(data), "--strategy", "fine_tune_top", "--weights", "none",
+         "--head-epochs", "1", "--fine-tune-epochs", "1", "--output", str(output), "--quiet"],
+        default_project,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["strategy"] == "fine_tune_top"
+    assert metrics["class_names"] == ["circle", "cross", "square"]
+    assert metrics["trainable_blocks"] and metrics["weights"] == "none"
+    assert [phase["name"] for phase in metrics["phases"]] == ["feature_extraction", "fine_tuning"]
+    history = (output / "history.csv").read_text().splitlines()
+    assert [line.split(",")[:2] for line in history[1:]] == [
+        ["1", "feature_extraction"],
+        ["2", "fine_tuning"],
+    ]
+
+
+@pytest.mark.parametrize("problem", ["corrupt image", "empty class folder"])
+def test_bad_data_folders_get_errors_naming_the_file_or_folder(default_project, tmp_path, problem):
+    data = write_image_folder(tmp_path / "data", {"a": 4, "b": 4})
+    if problem == "corrupt image":
+        culprit = data / "b" / "truncated.jpg"
+        culprit.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    else:
+        culprit = data / "c"
+        culprit.mkdir()
+    result = run_python(
+        ["train.py", "--data", str(data), "--output", str(tmp_path / "o")], default_project
+    )
+    assert result.returncode == 1
+    assert str(culprit) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o" / "model.keras").exists()

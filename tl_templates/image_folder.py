@@ -1,0 +1,158 @@
+"""Class-per-folder image data sets: scan, check, load, split reproducibly."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+
+
+@dataclasses.dataclass
+class ImageFolder:
+    """The files of a `root/<class name>/<image>` folder.
+
+    Attributes:
+        root: Path. The folder.
+        class_names: list. Sub-folder names, sorted; label `i` is `class_names[i]`.
+        paths: list. Image files, class by class.
+        labels: np.ndarray. Integer label of each file.
+    """
+
+    root: Path
+    class_names: list
+    paths: list
+    labels: np.ndarray
+
+
+@dataclasses.dataclass
+class ImageSplits:
+    """Images loaded as uint8 arrays `(count, size, size, 3)`, split three ways."""
+
+    class_names: list
+    train: tuple
+    validation: tuple
+    test: tuple
+
+    def sizes(self):
+        return {name: len(getattr(self, name)[1]) for name in ("train", "validation", "test")}
+
+
+def scan_image_folder(root):
+    """Lists the images of a class-per-folder data set.
+
+    Hidden files and files that are not images (by extension) are ignored.
+
+    Raises:
+        FileNotFoundError: `root` does not exist.
+        ValueError: fewer than two class folders, or a class folder with no image.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Data folder not found: {root}")
+    class_dirs = sorted(
+        path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")
+    )
+    if len(class_dirs) < 2:
+        raise ValueError(
+            f"{root} needs one sub-folder per class (at least two), e.g. {root}/cat/001.jpg "
+            f"and {root}/dog/001.jpg. Found {len(class_dirs)} sub-folder(s)."
+        )
+    paths, labels = [], []
+    for label, class_dir in enumerate(class_dirs):
+        images = sorted(
+            path
+            for path in class_dir.iterdir()
+            if path.is_file()
+            and not path.name.startswith(".")
+            and path.suffix.lower() in IMAGE_EXTENSIONS
+        )
+        if not images:
+            raise ValueError(
+                f"Class folder {class_dir} has no images ({', '.join(IMAGE_EXTENSIONS)}). "
+                "Add images or remove the folder."
+            )
+        paths.extend(images)
+        labels.extend([label] * len(images))
+    return ImageFolder(root, [path.name for path in class_dirs], paths, np.array(labels))
+
+
+def load_image(path, image_size):
+    """One image as uint8 RGB `(image_size, image_size, 3)`.
+
+    Raises:
+        ValueError: the file cannot be decoded; the message names it.
+    """
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB").resize((image_size, image_size), Image.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ValueError(
+            f"Cannot read image {path}: {error}. Remove or replace the file."
+        ) from None
+
+
+def load_images(paths, image_size):
+    """Images as one uint8 array `(len(paths), image_size, image_size, 3)`."""
+    images = np.zeros((len(paths), image_size, image_size, 3), dtype=np.uint8)
+    for index, path in enumerate(paths):
+        images[index] = load_image(path, image_size)
+    return images
+
+
+def split_indices(labels, class_names, validation_fraction, test_fraction, seed):
+    """Stratified, seeded split: each class contributes to train, validation and test.
+
+    Raises:
+        ValueError: a class too small to appear in all three splits.
+    """
+    rng = np.random.default_rng(seed)
+    train, validation, test = [], [], []
+    for label, name in enumerate(class_names):
+        members = np.flatnonzero(labels == label)
+        rng.shuffle(members)
+        validation_count = max(1, round(len(members) * validation_fraction))
+        test_count = max(1, round(len(members) * test_fraction))
+        if len(members) < validation_count + test_count + 1:
+            raise ValueError(
+                f"Class {name!r} has {len(members)} image(s); it needs at least "
+                f"{validation_count + test_count + 1} for a train/validation/test split."
+            )
+        validation.extend(members[:validation_count])
+        test.extend(members[validation_count : validation_count + test_count])
+        train.extend(members[validation_count + test_count :])
+    return [np.sort(np.array(indices)) for indices in (train, validation, test)]
+
+
+def load_image_splits(root, image_size, validation_fraction=0.15, test_fraction=0.15, seed=0):
+    """Scans, loads and splits a class-per-folder data set.
+
+    Args:
+        root: str or Path. A folder with one sub-folder of images per class.
+        image_size: int. Images are resized to `image_size x image_size`.
+        validation_fraction: float. Share of each class held out for validation.
+        test_fraction: float. Share of each class held out for the final test.
+        seed: int. The same seed gives the same split.
+
+    Returns:
+        A `tl_templates.ImageSplits`.
+
+    Examples:
+
+    >>> import tl_templates
+    >>> from tl_templates import paths
+    >>> splits = tl_templates.load_image_splits(paths.SAMPLES_DIR / "digits", image_size=32)
+    >>> splits.class_names[:3], splits.train[0].shape[1:]
+    (['0', '1', '2'], (32, 32, 3))
+    """
+    folder = scan_image_folder(root)
+    train, validation, test = split_indices(
+        folder.labels, folder.class_names, validation_fraction, test_fraction, seed
+    )
+    images = load_images(folder.paths, image_size)
+    return ImageSplits(
+        folder.class_names,
+        *((images[indices], folder.labels[indices]) for indices in (train, validation, test)),
+    )

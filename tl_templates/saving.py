@@ -1,0 +1,15 @@
+"""Loading what the kit saves, safely."""
+
+import keras
+
+
+def load_model(path):
+    """Loads a `.keras` file saved by the kit or a generated project.
+
+    `safe_mode=True`: a file that needs arbitrary code to load (a Lambda
+    layer) is refused instead of run. The kit's own layers are registered
+    first, so its models load by name.
+    """
+    import tl_templates.preprocessing  # noqa: F401  (registers ImageNetPreprocessing)
+
+    return keras.saving.load_model(path, safe_mode=True)
