@@ -6,7 +6,9 @@ from tl_templates import registry
 EXPECTED_PUBLIC_SURFACE = [
     "BackboneSpec",
     "Block",
+    "ImageFolder",
     "ImageNetPreprocessing",
+    "ImageSplits",
     "Plan",
     "WeightsUnavailableError",
     "advise",
@@ -17,7 +19,15 @@ EXPECTED_PUBLIC_SURFACE = [
     "find_backbone",
     "get_spec",
     "list_blocks",
+    "load_image",
+    "load_image_splits",
+    "load_model",
+    "plan_strategy",
+    "plot_history",
+    "read_history",
+    "scan_image_folder",
     "set_trainable",
+    "train_classifier",
     "truncate_backbone",
 ]
 

@@ -8,9 +8,8 @@ from helpers import random_images, weights_by_layer
 import tl_templates
 from tl_templates import advisor, training
 
-# EfficientNet at 32x32: small enough to be quick, and with random weights all
-# its layers get gradients (random MobileNets have dead units at this size).
-BACKBONE = "efficientnetb0"
+# The lab backbone: small, so every strategy trains in seconds.
+BACKBONE = "lab_glyphs"
 
 
 def build_classifier(plan, classes=3):
@@ -57,8 +56,6 @@ def test_every_strategy_trains_and_leaves_frozen_blocks_unchanged(strategy, tmp_
                 assert not moved, f"{strategy}: frozen layer {layer.name} ({block.name}) changed"
             elif moved:
                 changed_blocks.add(block.name)
-    # Blocks with weights that the plan trains all moved (the stem of VGG-like
-    # backbones has none; EfficientNet's has).
     assert changed_blocks == trained_blocks
     head_after = model.get_layer("classifier").get_weights()
     assert not np.allclose(head_before[0], head_after[0])
@@ -90,7 +87,7 @@ def test_feature_extraction_runs_the_backbone_once_with_the_cache(tmp_path, monk
         model, plan, tiny_data(24, 1), tiny_data(9, 2), head_epochs=5, fine_tune_epochs=0,
         batch_size=8, output_dir=tmp_path, verbose=0,
     )  # fmt: skip
-    assert calls == [24, 9]  # one pass over train and validation, not one per epoch
+    assert calls == [24 + 9]  # one pass over train and validation, not one per epoch
 
 
 def test_augmentation_trains_the_full_model_without_cache(tmp_path):
@@ -103,6 +100,7 @@ def test_augmentation_trains_the_full_model_without_cache(tmp_path):
     assert not phases[0].cached_features
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_the_model_ends_with_its_best_epoch(tmp_path):
     plan = tl_templates.plan_strategy("fine_tune_all", BACKBONE)
     model, _ = build_classifier(plan)

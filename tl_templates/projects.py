@@ -1,6 +1,7 @@
 """Generating projects from the kit's cookiecutter templates, and the quickstart."""
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,9 @@ def new_project(template, output_dir=".", no_input=True, extra_context=None):
     from cookiecutter.main import cookiecutter
 
     folder = template_folder(template)
+    # Cookiecutter logs a traceback when a hook refuses an answer; the hook's
+    # own message and ours say all there is to say.
+    logging.getLogger("cookiecutter").setLevel(logging.CRITICAL)
     try:
         project = cookiecutter(
             str(folder),
@@ -66,6 +70,8 @@ def new_project(template, output_dir=".", no_input=True, extra_context=None):
         raise ValueError(
             "the template rejected an answer (its message is above); nothing was written."
         ) from None
+    except ValueError as error:  # an answer outside a choice list
+        raise ValueError(f"{error} Nothing was written.") from None
     return Path(project)
 
 

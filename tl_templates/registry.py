@@ -18,6 +18,8 @@ import re
 
 # Training images of ImageNet-1k, the source task of keras.applications weights.
 IMAGENET_TRAIN_IMAGES = 1_281_167
+# Training images of the lab_glyphs source task (data/lab_glyphs/CARD.md).
+LAB_GLYPHS_SOURCE_IMAGES = 47_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,11 +279,28 @@ _SPECS = (
     ),
 )
 
-BACKBONES = {spec.name: spec for spec in _SPECS}
+# Lab backbones: pretrained by the kit itself, shipped in data/ (offline demos).
+_LAB_SPECS = (
+    BackboneSpec(
+        name="lab_glyphs",
+        constructor="tl_templates.lab_backbones.build_lab_glyphs",
+        preprocessing="included",
+        blocks=(STEM, *_stages(r"^block{}_", 4), ("top", r"^top_")),
+        default_input_size=32,
+        pretrained="lab_glyphs/lab_glyphs.weights.h5",
+        source_examples=LAB_GLYPHS_SOURCE_IMAGES,
+        description="Lab CNN, 0.35M params, pretrained offline on rendered characters",
+    ),
+)
+
+BACKBONES = {spec.name: spec for spec in (*_SPECS, *_LAB_SPECS)}
 
 
 def _normalise(name):
     return re.sub(r"[-_ ]", "", str(name)).lower()
+
+
+_BY_NORMALISED_NAME = {_normalise(name): spec for name, spec in BACKBONES.items()}
 
 
 def backbone_names():
@@ -295,7 +314,7 @@ def get_spec(name):
     Raises:
         ValueError: for an unknown name, listing the known ones.
     """
-    spec = BACKBONES.get(_normalise(name))
+    spec = _BY_NORMALISED_NAME.get(_normalise(name))
     if spec is None:
         raise ValueError(
             f"Unknown backbone. Received: backbone={name!r}. "

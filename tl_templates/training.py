@@ -222,15 +222,15 @@ def train_classifier(
             started = time.perf_counter()
             backbone = find_backbone(model)
             head = head_model(model)
-            features = {
-                name: backbone.predict(images.astype("float32"), batch_size=batch_size, verbose=0)
-                for name, (images, _) in (("train", train), ("validation", validation))
-            }
+            # One backbone pass over train and validation images together.
+            images = np.concatenate([train[0], validation[0]]).astype("float32")
+            features = backbone.predict(images, batch_size=batch_size, verbose=0)
+            train_features, validation_features = np.split(features, [len(train[0])])
             compile_classifier(head, plan.head_learning_rate)
-            head_train = tf.data.Dataset.from_tensor_slices((features["train"], train[1]))
+            head_train = tf.data.Dataset.from_tensor_slices((train_features, train[1]))
             head_train = head_train.shuffle(len(train[1]), seed=seed).batch(batch_size)
             head_validation = tf.data.Dataset.from_tensor_slices(
-                (features["validation"], validation[1])
+                (validation_features, validation[1])
             ).batch(batch_size)
             scores, _ = _fit(
                 head, head_train, head_validation, head_epochs, 0,
@@ -251,6 +251,8 @@ def train_classifier(
             results.append(
                 PhaseResult("fine_tuning", fine_tune_epochs, max(scores), scores[-1], seconds)
             )
+    if not model.compiled:  # feature extraction trained only the head model
+        compile_classifier(model, plan.head_learning_rate)
     if restore_best and best_path.exists():
         with warnings.catch_warnings():
             # The checkpoint holds no optimizer state when the best epoch was a

@@ -1,0 +1,49 @@
+"""The lab backbone and the generated source task it was pretrained on."""
+
+import numpy as np
+
+import tl_templates
+from tl_templates import glyphs, paths
+
+
+def test_bundled_weights_load_through_the_registry():
+    pretrained = tl_templates.build_backbone("lab_glyphs", weights="pretrained")
+    random = tl_templates.build_backbone("lab_glyphs", weights=None)
+    weights_file = paths.DATA_DIR / tl_templates.get_spec("lab_glyphs").pretrained
+    assert weights_file.stat().st_size < 2_000_000
+    assert any(
+        not np.allclose(a.numpy(), b.numpy())
+        for a, b in zip(pretrained.weights, random.weights, strict=True)
+    )
+    # Batch statistics were learned on the source task, not left at their init.
+    assert not np.allclose(pretrained.get_layer("top_bn").moving_variance.numpy(), 1.0)
+
+
+def test_pretrained_features_separate_glyph_classes_better_than_random_ones():
+    images, labels = glyphs.make_glyph_dataset(470, seed=99)
+    scores = {}
+    for weights in ("pretrained", None):
+        backbone = tl_templates.build_backbone("lab_glyphs", weights=weights)
+        features = backbone.predict(images.astype("float32"), verbose=0).mean(axis=(1, 2))
+        features /= np.linalg.norm(features, axis=1, keepdims=True) + 1e-8
+        similarity = features @ features.T
+        np.fill_diagonal(similarity, -np.inf)
+        scores[weights] = np.mean(labels[np.argmax(similarity, axis=1)] == labels)
+    # Nearest-neighbour accuracy among 47 classes (chance: about 2%).
+    assert scores["pretrained"] > 0.5 > scores[None]
+
+
+def test_glyph_dataset_is_seeded_balanced_and_uses_every_class():
+    first, labels = glyphs.make_glyph_dataset(94, seed=3)
+    again, labels_again = glyphs.make_glyph_dataset(94, seed=3)
+    other, _ = glyphs.make_glyph_dataset(94, seed=4)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(labels, labels_again)
+    assert not np.array_equal(first, other)
+    assert np.bincount(labels).tolist() == [2] * len(glyphs.CLASSES)
+    assert first.std() > 10  # not blank images
+
+
+def test_matplotlib_fonts_draw_every_class():
+    renders = glyphs.base_renders(glyphs.font_files())
+    assert all(len(renders[index]) >= 10 for index in range(len(glyphs.CLASSES)))
