@@ -75,6 +75,18 @@ def test_every_strategy_trains_and_leaves_frozen_blocks_unchanged(strategy, tmp_
         assert phases[0].cached_features
 
 
+def test_a_new_run_starts_a_new_history(tmp_path):
+    plan = tl_templates.plan_strategy("feature_extraction", BACKBONE)
+    for epochs in (3, 2):
+        model, _ = build_classifier(plan)
+        tl_templates.train_classifier(
+            model, plan, tiny_data(24, 1), tiny_data(9, 2), head_epochs=epochs,
+            fine_tune_epochs=0, batch_size=8, output_dir=tmp_path, verbose=0,
+        )  # fmt: skip
+    rows = tl_templates.read_history(tmp_path / "history.csv")
+    assert [row["epoch"] for row in rows] == [1, 2]
+
+
 def test_feature_extraction_runs_the_backbone_once_with_the_cache(tmp_path, monkeypatch):
     plan = tl_templates.plan_strategy("feature_extraction", BACKBONE)
     model, backbone = build_classifier(plan)

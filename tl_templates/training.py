@@ -171,8 +171,8 @@ def train_classifier(
         fine_tune_epochs: int. Phase 2 epochs; `train_from_scratch` trains
             `head_epochs + fine_tune_epochs` epochs in a single phase.
         batch_size: int. Examples per step.
-        output_dir: str or Path. Gets `history.csv`, `logs/` (TensorBoard) and
-            `checkpoints/best.weights.h5`.
+        output_dir: str or Path. Gets `history.csv` (replaced), `logs/`
+            (TensorBoard) and `checkpoints/best.weights.h5`.
         augment: bool. Random shifts, rotations and zooms on the training images.
         seed: int. Shuffling and augmentation seed.
         verbose: int. Keras progress output (0 silent, 1 bars, 2 a line per epoch).
@@ -186,6 +186,7 @@ def train_classifier(
     (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     best_path = output_dir / "checkpoints" / "best.weights.h5"
     history_path = output_dir / "history.csv"
+    history_path.unlink(missing_ok=True)  # a new run starts a new history
     best = BestWeights(model, best_path)
     augmentation = default_augmentation(seed) if augment else None
     train_data = make_dataset(
