@@ -78,7 +78,8 @@ def test_benchmark_splits_are_disjoint_and_target_is_blended_onto_photos():
 
 
 def test_full_mode_loaders_read_tfds(tmp_path):
-    tfds = pytest.importorskip("tensorflow_datasets")
+    import tensorflow_datasets as tfds
+
     with tfds.testing.mock_data(num_examples=6):
         ink, labels, class_names = domain_shift.load_tfds_digits("mnist", "train")
         photos = domain_shift.load_tfds_photos("imagenette/160px-v2", limit=3)

@@ -67,7 +67,8 @@ def test_triplet_and_contrastive_losses_match_hand_computation():
     off_diagonal = ~np.eye(6, dtype=bool)
     costs = np.where(same, distances**2, np.maximum(1.0 - distances, 0) ** 2)
     expected = costs[off_diagonal].mean()
-    assert float(ml.ContrastiveLoss(margin=1.0)(LABELS, POINTS)) == pytest.approx(expected, rel=1e-5)
+    loss = ml.ContrastiveLoss(margin=1.0)(LABELS, POINTS)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ValueError, match="Known: 'batch_hard', 'semi_hard'"):
         ml.TripletLoss(mining="hardest")
 
@@ -125,3 +126,12 @@ def test_class_balanced_batches():
     assert sorted(counts[counts > 0].tolist()) == [3, 3]
     with pytest.raises(ValueError, match="classes_per_batch=6"):
         next(ml.class_balanced_batches(labels, classes_per_batch=6))
+
+
+def test_full_mode_loader_reads_omniglot_from_tfds():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=5):
+        images, labels = ml.load_tfds_characters("omniglot", "test", image_size=32)
+    assert images.shape == (5, 32, 32, 3) and images.dtype == np.uint8
+    assert labels.shape == (5,)

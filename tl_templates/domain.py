@@ -265,9 +265,7 @@ def build_dann(
     features = x
 
     x = keras.layers.Dropout(dropout_rate, name="label_dropout")(features)
-    label = keras.layers.Dense(num_classes, activation="softmax", name="label", dtype="float32")(
-        x
-    )
+    label = keras.layers.Dense(num_classes, activation="softmax", name="label", dtype="float32")(x)
 
     x = GradientReversal(strength=0.0, name="gradient_reversal")(features)
     for index, units in enumerate(domain_units, start=1):

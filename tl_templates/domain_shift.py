@@ -125,7 +125,8 @@ def _split(labels, fractions, rng):
     bounds = np.cumsum(fractions)[:-1]
     for label in np.unique(labels):
         indices = rng.permutation(np.flatnonzero(labels == label))
-        for part, chunk in zip(parts, np.split(indices, (bounds * len(indices)).astype(int))):
+        chunks = np.split(indices, (bounds * len(indices)).astype(int))
+        for part, chunk in zip(parts, chunks, strict=True):
             part.extend(chunk)
     return [rng.permutation(np.array(part, dtype=int)) for part in parts]
 

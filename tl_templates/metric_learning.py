@@ -357,3 +357,31 @@ def few_shot_accuracy(embeddings, labels, shots=5, episodes=20, seed=0):
             )
         )
     return float(np.mean(scores)), float(np.std(scores))
+
+
+def load_tfds_characters(name="omniglot", split="train", image_size=64, limit=None, data_dir=None):
+    """Images and labels of a TFDS character dataset (full-size runs, Colab).
+
+    Omniglot's `train` and `test` splits hold different characters (964 and
+    659 classes): train the embedding on one, evaluate few-shot on the other.
+
+    Returns:
+        `(images, labels)`: uint8 `(n, image_size, image_size, 3)` and int `(n,)`.
+    """
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    dataset = tfds.load(name, split=split, data_dir=data_dir, as_supervised=True)
+    if limit is not None:
+        dataset = dataset.take(limit)
+    dataset = dataset.map(
+        lambda image, label: (
+            tf.cast(tf.image.resize(image, (image_size, image_size)), tf.uint8),
+            label,
+        )
+    )
+    images, labels = [], []
+    for image, label in tfds.as_numpy(dataset):
+        images.append(image if image.shape[-1] == 3 else np.repeat(image, 3, axis=-1))
+        labels.append(label)
+    return np.stack(images), np.array(labels, dtype=np.int64)
