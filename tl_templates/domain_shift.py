@@ -190,7 +190,7 @@ def load_digits_to_photos(image_size=32, seed=0):
     >>> from tl_templates import domain_shift
     >>> data = domain_shift.load_digits_to_photos()
     >>> data.source_images.shape, data.target_test_images.dtype.name
-    ((898, 32, 32, 3), 'uint8')
+    ((896, 32, 32, 3), 'uint8')
     """
     from sklearn.datasets import load_digits
 
