@@ -36,6 +36,14 @@ _EXPORTS = {
     "plot_history": "tl_templates.training",
     "read_history": "tl_templates.training",
     "train_classifier": "tl_templates.training",
+    "GradientReversal": "tl_templates.domain",
+    "build_dann": "tl_templates.domain",
+    "load_digits_to_photos": "tl_templates.domain_shift",
+    "ContrastiveLoss": "tl_templates.metric_learning",
+    "TripletLoss": "tl_templates.metric_learning",
+    "build_embedding_model": "tl_templates.metric_learning",
+    "few_shot_accuracy": "tl_templates.metric_learning",
+    "recall_at_k": "tl_templates.metric_learning",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -60,12 +60,16 @@ def _render(font_path, character):
     return np.asarray(image, dtype=np.float32) / 255.0
 
 
-def base_renders(fonts):
-    """`{class index: [ink arrays]}`: each class drawn by every font that has it."""
-    renders = {index: [] for index in range(len(CLASSES))}
+def base_renders(fonts, characters=None):
+    """`{class index: [ink arrays]}`: each class drawn by every font that has it.
+
+    `characters` defaults to `CLASSES`; any other characters can be drawn too.
+    """
+    characters = CLASSES if characters is None else characters
+    renders = {index: [] for index in range(len(characters))}
     for font_path in fonts:
         missing = _render(font_path, "\uffff")
-        for index, character in enumerate(CLASSES):
+        for index, character in enumerate(characters):
             ink = _render(font_path, character)
             if ink is not None and (missing is None or not np.array_equal(ink, missing)):
                 renders[index].append(ink)
@@ -138,7 +142,7 @@ def _augment(ink, rng, image_size):
     return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
 
 
-def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None):
+def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None, characters=None):
     """Random rendered characters with their labels.
 
     Args:
@@ -146,10 +150,13 @@ def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None):
         image_size: int. Side of the square RGB images.
         seed: int. The same seed gives the same images.
         fonts: list or None. Font files; None: `font_files()`.
+        characters: sequence or None. The classes to draw; None: `CLASSES`.
+            Characters no font has are left out of the classes drawn.
 
     Returns:
         `(images, labels)`: uint8 `(num_images, image_size, image_size, 3)` and
-        int `(num_images,)` indices into `CLASSES`, classes balanced.
+        int `(num_images,)` indices into `characters` (default `CLASSES`),
+        classes balanced.
 
     Examples:
 
@@ -159,8 +166,9 @@ def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None):
     ((4, 32, 32, 3), 'uint8', 47)
     """
     rng = np.random.default_rng(seed)
-    renders = base_renders(fonts or font_files())
-    labels = rng.permutation(np.arange(num_images) % len(CLASSES))
+    renders = base_renders(fonts or font_files(), characters)
+    drawable = np.array([index for index, inks in renders.items() if inks])
+    labels = rng.permutation(drawable[np.arange(num_images) % len(drawable)])
     images = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
     for index, label in enumerate(labels):
         choices = renders[label]
