@@ -126,6 +126,8 @@ def test_other_settings_are_refused_and_resume_false_starts_over(uninterrupted, 
     assert "batch_size: 8 in the checkpoint, 4 now" in message
     assert "fine_tune_epochs: 3 in the checkpoint, 1 now" in message
     assert "train.py --restart" in message
+    with pytest.raises(ValueError, match="config.dropout_rate: None in the checkpoint, 0.5 now"):
+        train(reference, extra_settings={"dropout_rate": 0.5})
     assert (reference / "history.csv").read_text() == history
 
     train(tmp_path, head_epochs=2, fine_tune_epochs=0)

@@ -157,8 +157,8 @@ def check_dataset(
     >>> import tl_templates
     >>> from tl_templates import paths
     >>> report = tl_templates.check_dataset(paths.SAMPLES_DIR / "digits")
-    >>> report.ok, report.summary["classes"]
-    (True, 10)
+    >>> report.ok, report.summary["training_examples"], report.recommendation["strategy"]
+    (True, 280, 'feature_extraction')
     """
     if data_format is None:
         template = template or "image-classifier"

@@ -175,7 +175,13 @@ class TrainingRun:
             self.discard()
         if self.state_path.exists():
             self._arrays = _read_npz(self.state_path)
-            self.state = json.loads(str(self._arrays.pop("state")))
+            try:
+                self.state = json.loads(str(self._arrays.pop("state")))
+            except (KeyError, ValueError):
+                raise ValueError(
+                    f"The checkpoint {self.state_path} has no readable state. Delete it to "
+                    "start over (train.py --restart)."
+                ) from None
             self._check_settings(settings)
         else:
             self.state = _fresh_state(settings)

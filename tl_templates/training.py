@@ -213,6 +213,7 @@ def train_classifier(
     verbose=1,
     restore_best=True,
     resume=True,
+    extra_settings=None,
 ):
     """Trains `model` the way `plan` says, writing history, logs and checkpoints.
 
@@ -241,6 +242,9 @@ def train_classifier(
         resume: bool. Continue the checkpoint in `output_dir` when it was made
             with the same settings and data (a different one raises a
             ValueError); False discards it and starts over.
+        extra_settings: dict or None. More values that define the run, such
+            as a project's whole config (the dropout rate, the backbone...): a
+            checkpoint made with other values is not continued either.
 
     Returns:
         A list of `tl_templates.training.PhaseResult`.
@@ -254,6 +258,7 @@ def train_classifier(
         "augment": augment,
         "seed": seed,
         "data": data_fingerprint(*train, *validation),
+        **{f"config.{key}": value for key, value in (extra_settings or {}).items()},
     }
     run = TrainingRun(output_dir, settings, history_fields=HISTORY_FIELDS, resume=resume)
     if run.restore(model) and verbose:

@@ -9,6 +9,7 @@ trained again: pass --restart to start over, or --output to write elsewhere.
 """
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -76,6 +77,7 @@ def main(argv=None):
         head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
         batch_size=config.batch_size, output_dir=output, augment=config.augment,
         seed=config.seed, verbose=2 if args.quiet else 1,
+        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
     )  # fmt: skip
     test_images, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
