@@ -66,3 +66,24 @@ def test_a_writer_killed_mid_write_never_leaves_a_half_file(tmp_path):
     assert content in (b"old complete model", b"y" * 20_000_000)
     assert atomic.remove_partial_files(tmp_path)  # the killed write's leftover
     assert [path.name for path in tmp_path.iterdir()] == ["model.keras"]
+
+
+def test_history_writer_continues_the_file_and_writes_it_whole(tmp_path):
+    import keras
+    import numpy as np
+
+    from tl_templates import training
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.random.default_rng(0).random((8, 4)), np.arange(8) % 2
+    for phase, first in (("one", 0), ("two", 2)):
+        writer = training.HistoryWriter(tmp_path / "history.csv", phase)
+        model.fit(x, y, validation_data=(x, y), initial_epoch=first, epochs=first + 2, verbose=0,
+                  callbacks=[writer])  # fmt: skip
+    rows = tl_templates.read_history(tmp_path / "history.csv")
+    assert [(row["epoch"], row["phase"]) for row in rows] == [
+        (1, "one"), (2, "one"), (3, "two"), (4, "two")
+    ]  # fmt: skip
+    assert [path.name for path in tmp_path.iterdir()] == ["history.csv"]

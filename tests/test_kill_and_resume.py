@@ -35,10 +35,11 @@ def project(tmp_path_factory):
     return project, data
 
 
-def start_training(project, output):
+def start_training(project, output, *extra):
     project, data = project
     return subprocess.Popen(
-        [sys.executable, "train.py", "--data", str(data), "--output", str(output), *TRAIN_ARGS],
+        [sys.executable, "train.py", "--data", str(data), "--output", str(output), *TRAIN_ARGS,
+         *extra],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
@@ -51,11 +52,19 @@ def finish(process, timeout=600):
 
 @pytest.fixture(scope="module")
 def two_seeded_runs(project, tmp_path_factory):
-    """Two uninterrupted runs with the same --seed, side by side."""
+    """Two uninterrupted runs with the same --seed, side by side.
+
+    The second starts with --restart over an old finished run, which must be
+    moved aside untouched.
+    """
     outputs = [tmp_path_factory.mktemp(f"seeded{index}") for index in (1, 2)]
-    processes = [start_training(project, output) for output in outputs]
-    for process in processes:
-        finish(process)
+    (outputs[1] / "metrics.json").write_text('{"test_accuracy": 0.1}')
+    processes = [start_training(project, outputs[0]),
+                 start_training(project, outputs[1], "--restart")]  # fmt: skip
+    logs = [finish(process) for process in processes]
+    moved = list(outputs[1].parent.glob(f"{outputs[1].name}-previous-*"))
+    assert len(moved) == 1 and f"Moved the previous run to {moved[0]}" in logs[1]
+    assert (moved[0] / "metrics.json").read_text() == '{"test_accuracy": 0.1}'
     return outputs
 
 

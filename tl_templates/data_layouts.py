@@ -129,9 +129,9 @@ def check_image_folder(data_dir, report):
 def check_audio_folder(data_dir, report):
     """`data_dir/<class>/<clip>.wav`: one folder of WAV clips per class."""
     scan, details = _class_folders(data_dir, report, AUDIO_EXTENSIONS, data_checks.wav_info, "WAV")
-    converted = [f for f in report.findings if f.code == "ignored_file"]
-    for finding in converted:
-        if any(Path(p).suffix.lower() in OTHER_AUDIO_EXTENSIONS for p in finding.paths):
+    for finding in report.findings:
+        suffixes = {Path(path).suffix.lower() for path in finding.paths}
+        if finding.code == "ignored_file" and suffixes & set(OTHER_AUDIO_EXTENSIONS):
             finding.message += " Convert other audio formats to WAV, e.g. ffmpeg -i in.mp3 out.wav."
     if details:
         rates = _counts(d["rate"] for d in details)
@@ -140,8 +140,8 @@ def check_audio_folder(data_dir, report):
         report.summary["channels"] = _counts(d["channels"] for d in details)
         if len(rates) > 1:
             report.add("warning", "mixed_sample_rates",
-                       f"The clips have {len(rates)} different sample rates; they will be "
-                       "resampled to one rate, check that this is what you want.")  # fmt: skip
+                       f"The clips have {len(rates)} different sample rates: make sure they are "
+                       "resampled to one rate before training.")  # fmt: skip
         empty = [p for p, d in zip(scan.files, details, strict=True) if d["frames"] == 0]
         if empty:
             report.add("error", "empty_audio", f"{len(empty)} WAV file(s) hold no samples.", empty)

@@ -5,6 +5,10 @@ and there is no augmentation, its outputs never change, so they are computed
 once and the head trains on that cache: E epochs cost one backbone pass, not E.
 Phase 2 unfreezes the blocks the plan chose, recompiles with a smaller learning
 rate and goes on from where phase 1 stopped. BatchNormalization stays frozen.
+
+Every finished epoch is committed (`tl_templates.TrainingRun`), and each
+epoch's data order depends only on the seed and the epoch number
+(`epoch_batches`), so an interrupted run continues exactly where it stopped.
 """
 
 import csv
@@ -28,16 +32,20 @@ HISTORY_FIELDS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accurac
 class HistoryWriter(keras.callbacks.Callback):
     """Writes a row per finished epoch to a CSV file, phase by phase.
 
-    The whole file is rewritten atomically after each epoch, so an interrupted
-    run keeps a complete history. For simple training loops; `train_classifier`
-    uses `tl_templates.TrainingRun`, which also resumes.
+    Rows already in the file are kept (a writer per phase continues the
+    file); the whole file is rewritten atomically after each epoch, so it is
+    never half-written. For simple training loops: `train_classifier` uses
+    `tl_templates.TrainingRun`, which also resumes.
     """
 
-    def __init__(self, path, phase, rows=None):
+    def __init__(self, path, phase):
         super().__init__()
         self.path = Path(path)
         self.phase = phase
-        self.rows = [] if rows is None else rows  # earlier rows, shared between phases
+        self.rows = []
+        if self.path.exists():
+            with self.path.open(newline="") as file:
+                self.rows = list(csv.DictReader(file))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
