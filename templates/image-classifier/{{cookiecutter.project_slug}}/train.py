@@ -126,3 +126,7 @@ if __name__ == "__main__":
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Run the same command again to continue after the last finished "
+              "epoch.", file=sys.stderr)
+        sys.exit(130)
