@@ -165,3 +165,18 @@ def test_set_aside_run_moves_and_deletes_nothing(tmp_path):
     assert not output.exists()
     assert moved.name.startswith("outputs-previous-")
     assert (moved / "metrics.json").read_text() == "{}"
+
+
+def test_epoch_batches_take_one_array_per_task():
+    from tl_templates import training
+
+    images = np.arange(6, dtype="uint8")[:, None]
+    labels = {"gender": np.arange(6) % 2, "age": np.arange(6) * 10.0}
+    batches = list(training.epoch_batches(images, labels, 4, 7, 0, 2))
+    assert [len(x) for x, _ in batches] == [4, 2, 4, 2]  # two epochs of 6
+    for x, y in batches:
+        assert x.dtype == "float32"
+        np.testing.assert_array_equal(y["age"].numpy(), x.numpy()[:, 0] * 10.0)
+        np.testing.assert_array_equal(y["gender"].numpy(), x.numpy()[:, 0] % 2)
+    first_epoch = np.concatenate([x.numpy()[:, 0] for x, _ in batches[:2]])
+    assert sorted(first_epoch) == list(range(6))

@@ -121,22 +121,34 @@ def epoch_batches(inputs, labels, batch_size, seed, first_epoch, last_epoch, aug
     The order of epoch `e` depends only on `(seed, e)` (a stateless shuffle),
     not on how many epochs this process has run: a resumed run sees the very
     batches an uninterrupted one would. Pass `steps_per_epoch=steps_per_epoch(
-    len(labels), batch_size)` to `fit()`: the dataset holds all the epochs.
+    count, batch_size)` to `fit()`: the dataset holds all the epochs.
 
     Args:
-        inputs: np.ndarray. Images (uint8 or float) or cached features.
-        labels: np.ndarray. Integer labels.
+        inputs: np.ndarray, or a dict or tuple of arrays (several inputs).
+            Images (uint8 or float) or cached features; cast to float32.
+        labels: np.ndarray, or a dict or tuple of arrays (one per task).
         batch_size: int. Examples per batch.
         seed: int. Shuffling seed.
         first_epoch: int. 0-based index of the first epoch to produce.
         last_epoch: int. One past the last epoch to produce.
-        augmentation: keras layer or None. Applied to each training batch.
+        augmentation: keras layer or None. Applied to each batch of a single input.
 
     Returns:
-        A `tf.data.Dataset` of `(float32 inputs, labels)` batches.
+        A `tf.data.Dataset` of `(inputs, labels)` batches.
+
+    Examples:
+
+    >>> import numpy as np
+    >>> from tl_templates import training
+    >>> both = training.epoch_batches(np.arange(4), np.arange(4), 4, 0, 0, 2)  # epochs 0, 1
+    >>> orders = [labels.numpy().tolist() for _, labels in both]
+    >>> resumed = training.epoch_batches(np.arange(4), np.arange(4), 4, 0, 1, 2)  # epoch 1
+    >>> [labels.numpy().tolist() for _, labels in resumed] == orders[1:], sorted(orders[0])
+    (True, [0, 1, 2, 3])
     """
-    inputs, labels = tf.convert_to_tensor(inputs), tf.convert_to_tensor(labels)
-    count = int(labels.shape[0])
+    inputs = tf.nest.map_structure(tf.convert_to_tensor, inputs)
+    labels = tf.nest.map_structure(tf.convert_to_tensor, labels)
+    count = int(tf.nest.flatten(labels)[0].shape[0])
 
     def one_epoch(epoch):
         order = tf.random.experimental.stateless_shuffle(
@@ -144,11 +156,14 @@ def epoch_batches(inputs, labels, batch_size, seed, first_epoch, last_epoch, aug
         )
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
+    def take(batch):
+        return (
+            tf.nest.map_structure(lambda x: tf.cast(tf.gather(x, batch), tf.float32), inputs),
+            tf.nest.map_structure(lambda y: tf.gather(y, batch), labels),
+        )
+
     dataset = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(one_epoch)
-    dataset = dataset.map(
-        lambda batch: (tf.cast(tf.gather(inputs, batch), tf.float32), tf.gather(labels, batch)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    dataset = dataset.map(take, num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation is not None:
         dataset = dataset.map(
             lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
