@@ -102,7 +102,7 @@ def test_awkward_answers_bake_cleanly(tmp_path):
         ({"image_size": "big"}, "image_size must be a whole number"),
         ({"strategy": "guess"}, "guess provided for choice variable strategy"),
         ({"head_epochs": "-1"}, "head_epochs must be at least 0"),
-        ({"project_slug": "../escape"}, "project_slug must start with a letter or digit"),
+        ({"project_slug": "../escape"}, "project_slug names the project's folder or files"),
     ],
 )
 def test_bad_answers_stop_before_anything_is_written(tmp_path, answers, message):

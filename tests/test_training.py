@@ -81,7 +81,7 @@ def test_a_new_run_starts_a_new_history(tmp_path):
         model, _ = build_classifier(plan)
         tl_templates.train_classifier(
             model, plan, tiny_data(24, 1), tiny_data(9, 2), head_epochs=epochs,
-            fine_tune_epochs=0, batch_size=8, output_dir=tmp_path, verbose=0,
+            fine_tune_epochs=0, batch_size=8, output_dir=tmp_path, verbose=0, resume=False,
         )  # fmt: skip
     rows = tl_templates.read_history(tmp_path / "history.csv")
     assert [row["epoch"] for row in rows] == [1, 2]

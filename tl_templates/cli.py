@@ -101,6 +101,36 @@ def _quickstart(args):
     projects.quickstart(args.output)
 
 
+def _doctor(args):
+    from tl_templates import doctor
+
+    report = doctor.check_dataset(
+        args.data_dir,
+        template=args.template,
+        data_format=args.format,
+        validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        similarity=args.similarity,
+        backbone=args.backbone,
+    )
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.describe())
+    return 0 if report.ok else 1
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 0.5, got {value}")
+    return value
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -178,6 +208,32 @@ def build_parser():
     command.set_defaults(run=_new)
 
     command = commands.add_parser(
+        "doctor",
+        help="check a data set before training: unreadable files, classes, duplicates, advice",
+        description="Checks a data set before training and prints a report; exit code 0 when "
+        "training can proceed, 1 when it cannot. Nothing is modified.",
+    )
+    command.add_argument("data_dir", help="the data folder (e.g. one sub-folder per class)")
+    command.add_argument(
+        "--template", help="the template that will train on it (default: image-classifier)"
+    )
+    command.add_argument(
+        "--format", help="a data layout instead of a template: image-folder, audio-folder, "
+        "image-csv"
+    )  # fmt: skip
+    command.add_argument("--validation-fraction", type=_fraction, default=0.15,
+                         help="as in your project's config (default: 0.15)")  # fmt: skip
+    command.add_argument("--test-fraction", type=_fraction, default=0.15,
+                         help="as in your project's config (default: 0.15)")  # fmt: skip
+    command.add_argument("--seed", type=int, default=42,
+                         help="your project's seed, to split as it will (default: 42)")  # fmt: skip
+    command.add_argument("--similarity", choices=advisor.SIMILARITIES, default="similar",
+                         help="for the advice: is the data like the source task's?")  # fmt: skip
+    command.add_argument("--backbone", help="for the recommendation: the backbone you will use")
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(run=_doctor)
+
+    command = commands.add_parser(
         "quickstart",
         help="the main job: generate an image classifier and train it on the bundled data",
     )
@@ -199,11 +255,10 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(answers)}")
     args.answers = answers
     try:
-        args.run(args)
+        return args.run(args) or 0  # `doctor` returns 1 when training cannot proceed
     except (ValueError, OSError, RuntimeError) as error:
         print(f"tl-templates {args.command}: error: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
@@ -88,10 +88,19 @@ def load_image(path, image_size):
         with Image.open(path) as image:
             image = image.convert("RGB").resize((image_size, image_size), Image.BILINEAR)
             return np.asarray(image, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except Exception as error:
+        # Pillow's decoders raise many kinds of error on a damaged file
+        # (OSError, SyntaxError, struct.error, EOFError, DecompressionBombError...):
+        # for the user they all mean the same thing.
         raise ValueError(
-            f"Cannot read image {path}: {error}. Remove or replace the file."
+            f"Cannot read image {path}: {describe_error(error)}. Remove or replace the file."
         ) from None
+
+
+def describe_error(error):
+    """An exception as a short phrase: its message, or its type when it has none."""
+    text = str(error).strip()
+    return text if text else type(error).__name__
 
 
 def load_images(paths, image_size):
@@ -100,6 +109,17 @@ def load_images(paths, image_size):
     for index, path in enumerate(paths):
         images[index] = load_image(path, image_size)
     return images
+
+
+def split_sizes(count, validation_fraction, test_fraction):
+    """`(train, validation, test)` sizes of a class of `count` examples.
+
+    Validation and test get at least one example each; train gets the rest,
+    which is less than one when the class is too small to split.
+    """
+    validation = max(1, round(count * validation_fraction))
+    test = max(1, round(count * test_fraction))
+    return count - validation - test, validation, test
 
 
 def split_indices(labels, class_names, validation_fraction, test_fraction, seed):
@@ -113,8 +133,9 @@ def split_indices(labels, class_names, validation_fraction, test_fraction, seed)
     for label, name in enumerate(class_names):
         members = np.flatnonzero(labels == label)
         rng.shuffle(members)
-        validation_count = max(1, round(len(members) * validation_fraction))
-        test_count = max(1, round(len(members) * test_fraction))
+        _, validation_count, test_count = split_sizes(
+            len(members), validation_fraction, test_fraction
+        )
         if len(members) < validation_count + test_count + 1:
             raise ValueError(
                 f"Class {name!r} has {len(members)} image(s); it needs at least "

@@ -5,11 +5,16 @@ and there is no augmentation, its outputs never change, so they are computed
 once and the head trains on that cache: E epochs cost one backbone pass, not E.
 Phase 2 unfreezes the blocks the plan chose, recompiles with a smaller learning
 rate and goes on from where phase 1 stopped. BatchNormalization stays frozen.
+
+Every finished epoch is committed (`tl_templates.TrainingRun`), and each
+epoch's data order depends only on the seed and the epoch number
+(`epoch_batches`), so an interrupted run continues exactly where it stopped.
 """
 
 import csv
 import dataclasses
-import time
+import hashlib
+import math
 import warnings
 from pathlib import Path
 
@@ -17,38 +22,41 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_templates.atomic import atomic_path, write_csv_atomic
 from tl_templates.blocks import find_backbone, set_trainable
+from tl_templates.resume import TrainingRun
 
 HISTORY_FIELDS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
 
 class HistoryWriter(keras.callbacks.Callback):
-    """Appends a row per finished epoch to a CSV file, phase by phase.
+    """Writes a row per finished epoch to a CSV file, phase by phase.
 
-    Rows are written as epochs end, so an interrupted run keeps its history.
+    Rows already in the file are kept (a writer per phase continues the
+    file); the whole file is rewritten atomically after each epoch, so it is
+    never half-written. For simple training loops: `train_classifier` uses
+    `tl_templates.TrainingRun`, which also resumes.
     """
 
     def __init__(self, path, phase):
         super().__init__()
         self.path = Path(path)
         self.phase = phase
+        self.rows = []
+        if self.path.exists():
+            with self.path.open(newline="") as file:
+                self.rows = list(csv.DictReader(file))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        new_file = not self.path.exists()
-        with self.path.open("a", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=HISTORY_FIELDS)
-            if new_file:
-                writer.writeheader()
-            row = {name: logs.get(name) for name in HISTORY_FIELDS[2:-1]}
-            row["learning_rate"] = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-            )
-            writer.writerow({"epoch": epoch + 1, "phase": self.phase, **row})
+        row = {name: logs.get(name) for name in HISTORY_FIELDS[2:-1]}
+        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.rows.append({"epoch": epoch + 1, "phase": self.phase, **row})
+        write_csv_atomic(self.path, self.rows, HISTORY_FIELDS)
 
 
 class BestWeights(keras.callbacks.Callback):
-    """Saves `model`'s weights whenever validation accuracy improves.
+    """Saves `model`'s weights (atomically) whenever validation accuracy improves.
 
     `model` is the full classifier, even while a head model that shares its
     layers is the one being fitted on cached features.
@@ -64,7 +72,8 @@ class BestWeights(keras.callbacks.Callback):
         accuracy = (logs or {}).get("val_accuracy")
         if accuracy is not None and accuracy > self.best:
             self.best = float(accuracy)
-            self.full_model.save_weights(self.path)
+            with atomic_path(self.path) as temporary:
+                self.full_model.save_weights(temporary)
 
 
 @dataclasses.dataclass
@@ -106,6 +115,67 @@ def default_augmentation(seed=0):
     )
 
 
+def epoch_batches(inputs, labels, batch_size, seed, first_epoch, last_epoch, augmentation=None):
+    """Training batches for epochs `first_epoch` .. `last_epoch - 1`, each shuffled.
+
+    The order of epoch `e` depends only on `(seed, e)` (a stateless shuffle),
+    not on how many epochs this process has run: a resumed run sees the very
+    batches an uninterrupted one would. Pass `steps_per_epoch=steps_per_epoch(
+    count, batch_size)` to `fit()`: the dataset holds all the epochs.
+
+    Args:
+        inputs: np.ndarray, or a dict or tuple of arrays (several inputs).
+            Images (uint8 or float) or cached features; cast to float32.
+        labels: np.ndarray, or a dict or tuple of arrays (one per task).
+        batch_size: int. Examples per batch.
+        seed: int. Shuffling seed.
+        first_epoch: int. 0-based index of the first epoch to produce.
+        last_epoch: int. One past the last epoch to produce.
+        augmentation: keras layer or None. Applied to each batch of a single input.
+
+    Returns:
+        A `tf.data.Dataset` of `(inputs, labels)` batches.
+
+    Examples:
+
+    >>> import numpy as np
+    >>> from tl_templates import training
+    >>> both = training.epoch_batches(np.arange(4), np.arange(4), 4, 0, 0, 2)  # epochs 0, 1
+    >>> orders = [labels.numpy().tolist() for _, labels in both]
+    >>> resumed = training.epoch_batches(np.arange(4), np.arange(4), 4, 0, 1, 2)  # epoch 1
+    >>> [labels.numpy().tolist() for _, labels in resumed] == orders[1:], sorted(orders[0])
+    (True, [0, 1, 2, 3])
+    """
+    inputs = tf.nest.map_structure(tf.convert_to_tensor, inputs)
+    labels = tf.nest.map_structure(tf.convert_to_tensor, labels)
+    count = int(tf.nest.flatten(labels)[0].shape[0])
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def take(batch):
+        return (
+            tf.nest.map_structure(lambda x: tf.cast(tf.gather(x, batch), tf.float32), inputs),
+            tf.nest.map_structure(lambda y: tf.gather(y, batch), labels),
+        )
+
+    dataset = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(one_epoch)
+    dataset = dataset.map(take, num_parallel_calls=tf.data.AUTOTUNE)
+    if augmentation is not None:
+        dataset = dataset.map(
+            lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
+        )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(count, batch_size):
+    """Batches in one epoch of `count` examples."""
+    return math.ceil(count / batch_size)
+
+
 def make_dataset(images, labels, batch_size, shuffle=False, seed=0, augmentation=None):
     """A batched, prefetched `tf.data.Dataset` of (float32 images, labels)."""
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -131,18 +201,24 @@ def compile_classifier(model, learning_rate):
     )
 
 
-def _fit(model, train, validation, epochs, initial_epoch, callbacks, verbose):
-    started = time.perf_counter()
-    history = model.fit(
-        train,
-        validation_data=validation,
-        epochs=initial_epoch + epochs,
-        initial_epoch=initial_epoch,
-        shuffle=False,  # the dataset shuffles itself
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    return history.history.get("val_accuracy", [float("nan")]), time.perf_counter() - started
+def data_fingerprint(*arrays):
+    """A short hash of arrays' shapes and bytes: has the data changed?"""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
+def plan_phases(plan, head_epochs, fine_tune_epochs):
+    """`[(phase name, first epoch, last epoch)]`, epochs counted over the run."""
+    if plan.strategy == "train_from_scratch":
+        return [("scratch", 0, head_epochs + fine_tune_epochs)]
+    phases = [("feature_extraction", 0, head_epochs)]
+    if plan.fine_tune_learning_rate is not None and fine_tune_epochs > 0:
+        phases.append(("fine_tuning", head_epochs, head_epochs + fine_tune_epochs))
+    return phases
 
 
 def train_classifier(
@@ -159,8 +235,16 @@ def train_classifier(
     seed=0,
     verbose=1,
     restore_best=True,
+    resume=True,
+    extra_settings=None,
 ):
     """Trains `model` the way `plan` says, writing history, logs and checkpoints.
+
+    Every finished epoch is committed to `output_dir/checkpoints` (see
+    `tl_templates.TrainingRun`): call again with the same arguments after an
+    interruption and training continues from the last finished epoch, in
+    either phase. A call on a finished run trains nothing and returns the same
+    results, with the best weights loaded.
 
     Args:
         model: keras.Model. A classifier built as input -> backbone -> head.
@@ -171,96 +255,100 @@ def train_classifier(
         fine_tune_epochs: int. Phase 2 epochs; `train_from_scratch` trains
             `head_epochs + fine_tune_epochs` epochs in a single phase.
         batch_size: int. Examples per step.
-        output_dir: str or Path. Gets `history.csv` (replaced), `logs/`
-            (TensorBoard) and `checkpoints/best.weights.h5`.
+        output_dir: str or Path. Gets `history.csv`, `logs/` (TensorBoard) and
+            `checkpoints/` (`best.weights.h5` and the resume state).
         augment: bool. Random shifts, rotations and zooms on the training images.
         seed: int. Shuffling and augmentation seed.
         verbose: int. Keras progress output (0 silent, 1 bars, 2 a line per epoch).
         restore_best: bool. End with the weights of the best validation epoch
             (else those of the last epoch).
+        resume: bool. Continue the checkpoint in `output_dir` when it was made
+            with the same settings and data (a different one raises a
+            ValueError); False discards it and starts over.
+        extra_settings: dict or None. More values that define the run, such
+            as a project's whole config (the dropout rate, the backbone...): a
+            checkpoint made with other values is not continued either.
 
     Returns:
         A list of `tl_templates.training.PhaseResult`.
     """
     output_dir = Path(output_dir)
-    (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    best_path = output_dir / "checkpoints" / "best.weights.h5"
-    history_path = output_dir / "history.csv"
-    history_path.unlink(missing_ok=True)  # a new run starts a new history
-    best = BestWeights(model, best_path)
+    settings = {
+        "plan": plan.to_dict(),
+        "head_epochs": head_epochs,
+        "fine_tune_epochs": fine_tune_epochs,
+        "batch_size": batch_size,
+        "augment": augment,
+        "seed": seed,
+        "data": data_fingerprint(*train, *validation),
+        **{f"config.{key}": value for key, value in (extra_settings or {}).items()},
+    }
+    run = TrainingRun(output_dir, settings, history_fields=HISTORY_FIELDS, resume=resume)
+    if run.restore(model) and verbose:
+        print(f"Resuming after epoch {run.epochs_done} ({run.state['phase']}) from {output_dir}")
     augmentation = default_augmentation(seed) if augment else None
-    train_data = make_dataset(
-        *train, batch_size, shuffle=True, seed=seed, augmentation=augmentation
-    )
     validation_data = make_dataset(*validation, batch_size)
-
-    def callbacks(phase):
-        return [
-            HistoryWriter(history_path, phase),
-            best,
-            keras.callbacks.TensorBoard(output_dir / "logs" / phase),
-        ]
-
-    results = []
-    if plan.strategy == "train_from_scratch":
-        set_trainable(model, plan.trainable_blocks, bn_trainable=True)
-        compile_classifier(model, plan.head_learning_rate)
-        epochs = head_epochs + fine_tune_epochs
-        scores, seconds = _fit(
-            model, train_data, validation_data, epochs, 0, callbacks("scratch"), verbose
-        )
-        results.append(PhaseResult("scratch", epochs, max(scores), scores[-1], seconds))
-    else:
-        set_trainable(model, [])  # phase 1: the whole backbone frozen
-        if augment:
-            compile_classifier(model, plan.head_learning_rate)
-            scores, seconds = _fit(
-                model, train_data, validation_data, head_epochs, 0,
-                callbacks("feature_extraction"), verbose,
-            )  # fmt: skip
-            cached = False
-        else:
-            started = time.perf_counter()
-            backbone = find_backbone(model)
-            head = head_model(model)
-            # One backbone pass over train and validation images together.
-            images = np.concatenate([train[0], validation[0]]).astype("float32")
-            features = backbone.predict(images, batch_size=batch_size, verbose=0)
-            train_features, validation_features = np.split(features, [len(train[0])])
-            compile_classifier(head, plan.head_learning_rate)
-            head_train = tf.data.Dataset.from_tensor_slices((train_features, train[1]))
-            head_train = head_train.shuffle(len(train[1]), seed=seed).batch(batch_size)
-            head_validation = tf.data.Dataset.from_tensor_slices(
-                (validation_features, validation[1])
-            ).batch(batch_size)
-            scores, _ = _fit(
-                head, head_train, head_validation, head_epochs, 0,
-                callbacks("feature_extraction"), verbose,
-            )  # fmt: skip
-            seconds = time.perf_counter() - started
-            cached = True
-        results.append(
-            PhaseResult("feature_extraction", head_epochs, max(scores), scores[-1], seconds, cached)
-        )
-        if plan.fine_tune_learning_rate is not None and fine_tune_epochs > 0:
+    for phase, first, last in plan_phases(plan, head_epochs, fine_tune_epochs):
+        if run.epochs_done >= last:
+            continue  # finished before an interruption
+        if phase == "scratch":
+            set_trainable(model, plan.trainable_blocks, bn_trainable=True)
+        elif phase == "fine_tuning":
             set_trainable(model, plan.trainable_blocks)
-            compile_classifier(model, plan.fine_tune_learning_rate)
-            scores, seconds = _fit(
-                model, train_data, validation_data, fine_tune_epochs, head_epochs,
-                callbacks("fine_tuning"), verbose,
-            )  # fmt: skip
-            results.append(
-                PhaseResult("fine_tuning", fine_tune_epochs, max(scores), scores[-1], seconds)
+        else:
+            set_trainable(model, [])  # phase 1: the whole backbone frozen
+        if phase == "feature_extraction" and not augment:
+            # The frozen backbone's outputs never change in this phase: compute
+            # them once and train the head, a model sharing the head's layers, on them.
+            fitted = head_model(model)
+            commit = run.callback(model, fitted, phase)  # its clock counts the backbone pass
+            inputs, validation_inputs = backbone_features(
+                model, train[0], validation[0], batch_size
             )
+            phase_validation = make_dataset(validation_inputs, validation[1], batch_size)
+            phase_augmentation = None
+        else:
+            fitted, inputs, phase_validation = model, train[0], validation_data
+            commit = run.callback(model, model, phase)
+            phase_augmentation = augmentation
+        learning_rate = plan.fine_tune_learning_rate if phase == "fine_tuning" else None
+        compile_classifier(fitted, learning_rate or plan.head_learning_rate)
+        start = max(first, run.epochs_done)  # later than `first` when resuming
+        fitted.fit(
+            epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
+            validation_data=phase_validation,
+            initial_epoch=start,
+            epochs=last,
+            steps_per_epoch=steps_per_epoch(len(train[1]), batch_size),
+            shuffle=False,  # epoch_batches shuffles, the same way when resuming
+            callbacks=[commit, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
+            verbose=verbose,
+        )
     if not model.compiled:  # feature extraction trained only the head model
         compile_classifier(model, plan.head_learning_rate)
-    if restore_best and best_path.exists():
+    if restore_best and run.best_path.exists():
         with warnings.catch_warnings():
             # The checkpoint holds no optimizer state when the best epoch was a
             # cached-features one; the model's weights are all there.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(best_path)
+            model.load_weights(run.best_path)
+    results = []
+    for phase, _, _ in plan_phases(plan, head_epochs, fine_tune_epochs):
+        summary = run.phase_summary(phase)
+        if summary["epochs"]:
+            cached = phase == "feature_extraction" and not augment
+            results.append(
+                PhaseResult(phase, summary["epochs"], summary["best"], summary["final"],
+                            summary["seconds"], cached)
+            )  # fmt: skip
     return results
+
+
+def backbone_features(model, train_images, validation_images, batch_size):
+    """The backbone's outputs for train and validation images, in one pass."""
+    images = np.concatenate([train_images, validation_images]).astype("float32")
+    features = find_backbone(model).predict(images, batch_size=batch_size, verbose=0)
+    return np.split(features, [len(train_images)])
 
 
 def read_history(path):
@@ -295,5 +383,6 @@ def plot_history(history_path, png_path):
         axis.set_title(metric)
         axis.legend()
     figure.tight_layout()
-    figure.savefig(png_path, dpi=100)
+    with atomic_path(png_path) as temporary:
+        figure.savefig(temporary, dpi=100)
     pyplot.close(figure)

@@ -2,15 +2,17 @@
 
     python train.py                      # the bundled sample data
     python train.py --data path/to/images --strategy fine_tune_top
+
+Interrupted (Ctrl-C, a crash, a Colab disconnect)? Run the same command again:
+training continues after the last finished epoch. A finished run is not
+trained again: pass --restart to start over, or --output to write elsewhere.
 """
 
 import argparse
+import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
-
-import keras
 
 import tl_templates
 from config import OUTPUT_DIR, load_config
@@ -28,8 +30,11 @@ def parse_args(argv=None):
     parser.add_argument("--head-epochs", type=int)
     parser.add_argument("--fine-tune-epochs", type=int)
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="same seed, same numbers: also makes TensorFlow's "
+                        "ops deterministic (slower on a GPU)")
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
+    parser.add_argument("--restart", action="store_true", help="start over: the previous run in "
+                        "--output is moved aside (nothing is deleted)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
     return parser.parse_args(argv)
 
@@ -41,8 +46,20 @@ def main(argv=None):
         image_size=args.image_size, head_epochs=args.head_epochs,
         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed,
     )  # fmt: skip
-    keras.utils.set_random_seed(config.seed)
     output = args.output
+    if args.restart:
+        previous = tl_templates.set_aside_run(output)
+        if previous:
+            print(f"Moved the previous run to {previous}")
+    if (output / "metrics.json").is_file():
+        metrics = json.loads((output / "metrics.json").read_text(encoding="utf-8"))
+        print(f"{output} holds a finished run (test accuracy {metrics['test_accuracy']:.3f}); "
+              "nothing to do.\nTo train again: python train.py --restart (moves it aside), "
+              "or --output ANOTHER_FOLDER.")
+        return metrics
+    # The seed fixes the split, the initial head and the shuffling; --seed also
+    # asks TensorFlow for deterministic ops, so two runs give identical numbers.
+    tl_templates.seed_everything(config.seed, deterministic=config.deterministic or args.seed is not None)
     output.mkdir(parents=True, exist_ok=True)
 
     splits = tl_templates.load_image_splits(
@@ -55,21 +72,26 @@ def main(argv=None):
     print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
 
     model = build_model(config, plan, num_classes=len(splits.class_names))
-    started = time.perf_counter()
     phases = tl_templates.train_classifier(
         model, plan, splits.train, splits.validation,
         head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
         batch_size=config.batch_size, output_dir=output, augment=config.augment,
         seed=config.seed, verbose=2 if args.quiet else 1,
+        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
     )  # fmt: skip
     test_images, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
         test_images.astype("float32"), test_labels, batch_size=config.batch_size, verbose=0
     )
 
-    model.save(output / "model.keras")
-    (output / "labels.txt").write_text("\n".join(splits.class_names) + "\n", encoding="utf-8")
+    # Every file is written whole or not at all (a temporary file, then a rename);
+    # metrics.json comes last: it marks the run as finished.
+    with tl_templates.atomic_path(output / "model.keras") as temporary:
+        model.save(temporary)
+    tl_templates.write_text_atomic(output / "labels.txt", "\n".join(splits.class_names) + "\n")
     tl_templates.plot_history(output / "history.csv", output / "training.png")
+    timing = {phase.name: phase.seconds for phase in phases}
+    tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
     metrics = {
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
@@ -80,11 +102,13 @@ def main(argv=None):
         "weights": config.weights,
         "class_names": splits.class_names,
         "examples": splits.sizes(),
-        "phases": [vars(phase) for phase in phases],
-        "training_seconds": round(time.perf_counter() - started, 1),
+        # Seconds go to timing.json: metrics.json holds results only, the same
+        # for two runs with the same --seed.
+        "phases": [{key: value for key, value in vars(phase).items() if key != "seconds"}
+                   for phase in phases],
         "plan": plan.to_dict(),
     }
-    (output / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    tl_templates.write_json_atomic(output / "metrics.json", metrics)
 
     print("\nResults")
     for phase in phases:
@@ -92,7 +116,7 @@ def main(argv=None):
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
     print(f"  test accuracy      {test_accuracy:.3f} on {len(test_labels)} held-out images")
     print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
-          "labels.txt, logs/ (tensorboard --logdir outputs/logs)")
+          "labels.txt, timing.json, logs/ (tensorboard --logdir outputs/logs)")
     return metrics
 
 
@@ -102,3 +126,7 @@ if __name__ == "__main__":
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Run the same command again to continue after the last finished "
+              "epoch.", file=sys.stderr)
+        sys.exit(130)
