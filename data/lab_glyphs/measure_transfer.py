@@ -9,7 +9,7 @@ Targets (`--target`):
   of 500, a validation set of 300, a pool of the other 997.
 
 With 5, 10 and 20 labelled examples per class drawn from the pool, over
-several seeds:
+several seeds (every fit: Adam, its learning rate decayed to zero on a cosine):
 
 - feature_extraction: the pretrained backbone frozen, a new softmax head;
 - fine_tuning: then every block unfrozen (BatchNormalization kept frozen),
@@ -80,8 +80,13 @@ def classifier(backbone):
 
 
 def fit(model, learning_rate, images, labels, steps, augment):
+    # Cosine decay to zero: the last steps barely move the weights, so the
+    # BatchNormalization moving averages catch up with them. With a constant
+    # rate they lag, and a network trained from scratch on a few images scores
+    # far below its training-mode accuracy (80% instead of 95% at 20 per class).
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
