@@ -10,6 +10,7 @@ def load_model(path):
     layer) is refused instead of run. The kit's own layers are registered
     first, so its models load by name.
     """
+    import tl_templates.multitask  # noqa: F401  (registers the multi-task layers, losses, metrics)
     import tl_templates.preprocessing  # noqa: F401  (registers ImageNetPreprocessing)
 
     return keras.saving.load_model(path, safe_mode=True)
