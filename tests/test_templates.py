@@ -216,4 +216,5 @@ def test_cli_list_shows_each_template_with_one_line(capsys):
 
     assert cli.main(["list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("image-classifier  Image classifier")
+    line = next(line for line in lines if line.startswith("image-classifier "))
+    assert line.split(maxsplit=1)[1].startswith("Image classifier")

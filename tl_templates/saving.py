@@ -96,6 +96,7 @@ def load_model(path):
     """
     import tl_templates.domain  # noqa: F401  (registers GradientReversal, the masked loss)
     import tl_templates.metric_learning  # noqa: F401  (registers the metric losses)
+    import tl_templates.multitask  # noqa: F401  (registers the multi-task layers, losses, metrics)
     import tl_templates.preprocessing  # noqa: F401  (registers ImageNetPreprocessing)
 
     path = Path(path)

@@ -1,0 +1,77 @@
+"""Settings: the defaults and their meaning here, your values in config.toml.
+
+All paths of the project come from this file.
+"""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
+PROJECT_DIR = Path(__file__).resolve().parent
+CONFIG_FILE = PROJECT_DIR / "config.toml"
+OUTPUT_DIR = PROJECT_DIR / "outputs"
+
+
+@dataclasses.dataclass
+class Config:
+    # Model
+    backbone: str = "lab_glyphs"  # any name from `tl-templates backbones`
+    weights: str = "pretrained"  # "pretrained", "imagenet", "none" or a .weights.h5 / .h5 path
+    image_size: int = 48  # images are resized to image_size x image_size
+    dropout_rate: float = 0.2  # dropout on the pooled features, before the head
+    head_hidden_units: int = 64  # a Dense + ReLU layer before the sigmoids (0: none)
+
+    # Data
+    data_dir: str = "data/sample"  # labels.csv + images/, or a CSV file; relative to this folder
+    validation_fraction: float = 0.15  # share of the scenes used to pick the best epoch and thresholds
+    test_fraction: float = 0.15  # share of the scenes kept for the final test
+    augment: bool = False  # random shifts, rotations, zooms (turns off feature caching)
+
+    # Class imbalance
+    balance_positives: bool = True  # weigh each label's positives by negatives / positives
+    max_positive_weight: float = 10.0  # cap of that weight, for very rare labels
+
+    # Transfer strategy
+    strategy: str = "auto"  # auto: the advisor decides from your data; or a strategy name
+    similarity: str = "similar"  # is your data like the backbone's source task? similar | different
+    blocks: dict = dataclasses.field(default_factory=dict)  # strategy "custom": block -> trains?
+    truncate_after: str = ""  # strategy "custom": last block kept ("" keeps all)
+
+    # Training
+    head_epochs: int = 100  # phase 1: head on the frozen backbone (cheap: features are cached)
+    fine_tune_epochs: int = 10  # phase 2: unfrozen blocks, small learning rate
+    batch_size: int = 32  # examples per step
+    head_learning_rate: float | None = None  # None: the plan's (1e-3)
+    fine_tune_learning_rate: float | None = None  # None: the plan's (1e-5 or 1e-4)
+    seed: int = 42  # same seed, same split and same initial head
+
+    @property
+    def data_path(self):
+        return PROJECT_DIR / self.data_dir
+
+    @property
+    def labels_file(self):
+        """The CSV: `data_dir` itself, or the labels.csv inside it."""
+        return self.data_path if self.data_path.suffix.lower() == ".csv" else self.data_path / "labels.csv"
+
+    @property
+    def weights_argument(self):
+        """`weights` as `build_backbone` takes it ("none" means random initialisation)."""
+        return None if self.weights.lower() == "none" else self.weights
+
+
+def load_config(path=CONFIG_FILE, **overrides):
+    """The defaults above, updated from `path`, then from `overrides` (None values skipped)."""
+    known = {field.name for field in dataclasses.fields(Config)}
+    with open(path, "rb") as file:
+        values = tomllib.load(file)
+    for key in values:
+        if key not in known:
+            raise ValueError(f"{path}: unknown setting {key!r}. Known settings: {', '.join(sorted(known))}.")
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return Config(**values)

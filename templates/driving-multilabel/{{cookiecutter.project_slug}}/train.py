@@ -1,0 +1,164 @@
+"""Trains the multi-label scene model and writes everything to outputs/.
+
+    python train.py                          # the bundled sample data
+    python train.py --data path/to/scenes    # labels.csv (filename,car,...) + images/
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import tl_templates
+from config import OUTPUT_DIR, load_config
+from model import build_head, build_model, choose_plan
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--data", help="a folder with labels.csv and images/, or a CSV file")
+    parser.add_argument("--strategy", help="auto, feature_extraction, fine_tune_top, "
+                        "truncate_and_fine_tune, fine_tune_all, train_from_scratch or custom")
+    parser.add_argument("--weights", help='"pretrained", "imagenet", "none" or a weights file')
+    parser.add_argument("--backbone", help="a name from `tl-templates backbones`")
+    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--head-epochs", type=int)
+    parser.add_argument("--fine-tune-epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
+    return parser.parse_args(argv)
+
+
+def load_data(config):
+    """Label names and the scenes split three ways: `(images, {"labels": (n, labels)})`."""
+    table = tl_templates.read_label_csv(config.labels_file)  # the label set is the CSV header
+    label_names = list(table.labels)
+    labels = table.matrix(label_names)  # 1, 0 or NaN (unknown)
+    useful = np.flatnonzero(~np.all(np.isnan(labels), axis=1))  # scenes with a known label
+    images = np.stack([tl_templates.load_image(table.paths[row], config.image_size) for row in useful])
+    labels = labels[useful]
+    rows = tl_templates.split_examples(
+        len(useful), config.validation_fraction, config.test_fraction, config.seed
+    )
+    splits = [(images[part], {"labels": labels[part]}) for part in rows]
+    print(f"Data: {table.source} -> {len(useful)} scenes "
+          f"(train {len(rows[0])}, validation {len(rows[1])}, test {len(rows[2])})")
+    for index, name in enumerate(label_names):
+        column = labels[:, index]
+        known = column[~np.isnan(column)]
+        print(f"  {name:<16} present in {int(known.sum())} of {len(known)} known, "
+              f"unknown in {len(column) - len(known)}")
+    return label_names, splits
+
+
+def tune_thresholds(label_names, labels, probabilities):
+    """Per label, the decision threshold with the best F1 on the validation scenes."""
+    return {
+        name: tl_templates.best_f1_threshold(labels[:, index], probabilities[:, index])[0]
+        for index, name in enumerate(label_names)
+    }
+
+
+def evaluate(label_names, labels, probabilities, thresholds):
+    """Per-label AUC, and precision and recall at the tuned thresholds, on known labels."""
+    results = {}
+    for index, name in enumerate(label_names):
+        truth, scores = labels[:, index], probabilities[:, index]
+        precision, recall, _ = tl_templates.precision_recall(truth, scores, thresholds[name])
+        results[f"auc_{name}"] = tl_templates.roc_auc(truth, scores)
+        results[f"precision_{name}"] = precision
+        results[f"recall_{name}"] = recall
+    aucs = [results[f"auc_{name}"] for name in label_names if not math.isnan(results[f"auc_{name}"])]
+    results["mean_auc"] = float(np.mean(aucs)) if aucs else float("nan")
+    return {name: None if math.isnan(value) else value for name, value in results.items()}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = load_config(
+        data_dir=args.data, strategy=args.strategy, weights=args.weights, backbone=args.backbone,
+        image_size=args.image_size, head_epochs=args.head_epochs,
+        fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed,
+    )  # fmt: skip
+    keras.utils.set_random_seed(config.seed)
+    output = args.output
+    output.mkdir(parents=True, exist_ok=True)
+
+    label_names, (train, validation, test) = load_data(config)
+    plan = choose_plan(config, train_examples=len(train[0]))
+    print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
+
+    head = build_head(config, label_names, train[1]["labels"])
+    model = build_model(config, plan, head)
+    started = time.perf_counter()
+    phases = tl_templates.train_multitask(
+        model, [head], plan, train, validation,
+        head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
+        batch_size=config.batch_size, output_dir=output, augment=config.augment,
+        seed=config.seed, verbose=2 if args.quiet else 1,
+    )  # fmt: skip
+
+    def probabilities(split):
+        return model.predict(split[0].astype("float32"), batch_size=config.batch_size, verbose=0)["labels"]
+
+    thresholds = tune_thresholds(label_names, validation[1]["labels"], probabilities(validation))
+    results = evaluate(label_names, test[1]["labels"], probabilities(test), thresholds)
+
+    model.save(output / "model.keras")
+    # The thresholds belong to this model: predict.py reads them from beside model.keras.
+    (output / "thresholds.json").write_text(json.dumps(thresholds, indent=2), encoding="utf-8")
+    tl_templates.plot_task_history(output / "history.csv", output / "training.png")
+    train_labels = train[1]["labels"]
+    metrics = {
+        **results,
+        "labels": label_names,
+        "thresholds": thresholds,
+        "positive_weights": dict(
+            zip(label_names, head.positive_weights or [1.0] * len(label_names), strict=True)
+        ),
+        "train_prevalence": {
+            name: float(np.nanmean(train_labels[:, index])) for index, name in enumerate(label_names)
+        },
+        "strategy": plan.strategy,
+        "trainable_blocks": plan.trainable_blocks,
+        "truncate_after": plan.truncate_after,
+        "backbone": config.backbone,
+        "weights": config.weights,
+        "examples": {"train": len(train[0]), "validation": len(validation[0]), "test": len(test[0])},
+        "phases": [vars(phase) for phase in phases],
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "plan": plan.to_dict(),
+    }
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+
+    def number(value):
+        return "  n/a" if value is None else f"{value:.3f}"
+
+    print("\nResults on the test scenes (known labels only; a constant guess has AUC 0.5)")
+    for phase in phases:
+        print(f"  {phase.name:<18} best validation loss {phase.best_val_task_loss:.3f}"
+              f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
+    print(f"  {'label':<16} {'AUC':>6} {'precision':>10} {'recall':>7} {'threshold':>10}")
+    for name in label_names:
+        print(f"  {name:<16} {number(results[f'auc_{name}']):>6} "
+              f"{number(results[f'precision_{name}']):>10} {number(results[f'recall_{name}']):>7} "
+              f"{thresholds[name]:>10.3f}")
+    print(f"  mean AUC {number(results['mean_auc'])}")
+    print(f"Written to {output}: model.keras, thresholds.json, metrics.json, history.csv, "
+          "training.png, logs/ (tensorboard --logdir outputs/logs)")
+    return metrics
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

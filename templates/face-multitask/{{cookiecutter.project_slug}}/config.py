@@ -1,0 +1,86 @@
+"""Settings: the defaults and their meaning here, your values in config.toml.
+
+All paths of the project come from this file.
+"""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
+PROJECT_DIR = Path(__file__).resolve().parent
+CONFIG_FILE = PROJECT_DIR / "config.toml"
+OUTPUT_DIR = PROJECT_DIR / "outputs"
+KNOWN_TASKS = ("gender", "age")  # gender: binary (0 male, 1 female); age: regression, years
+LOSS_WEIGHTINGS = ("fixed", "uncertainty")
+
+
+@dataclasses.dataclass
+class Config:
+    # Model
+    backbone: str = "lab_glyphs"  # any name from `tl-templates backbones`
+    weights: str = "pretrained"  # "pretrained", "imagenet", "none" or a .weights.h5 / .h5 path
+    image_size: int = 48  # images are resized to image_size x image_size
+    dropout_rate: float = 0.2  # dropout on the shared features, before the heads
+    head_hidden_units: int = 64  # each task's own Dense + ReLU layer before its output (0: none)
+
+    # Data
+    data_dir: str = "data/sample"  # labels.csv + images/, a UTKFace folder, or a CSV; relative to here
+    validation_fraction: float = 0.15  # share of the faces used to pick the best epoch
+    test_fraction: float = 0.15  # share of the faces kept for the final test
+    augment: bool = False  # random shifts, rotations, zooms (turns off feature caching)
+
+    # Tasks
+    tasks: list = dataclasses.field(default_factory=lambda: list(KNOWN_TASKS))  # heads to train
+    loss_weighting: str = "fixed"  # fixed: the weights below; uncertainty: learned (Kendall 2018)
+    gender_loss_weight: float = 1.0  # weight of the gender loss (cross-entropy) in the total
+    age_loss_weight: float = 1.0  # weight of the age loss (Huber, in standard deviations of age)
+
+    # Transfer strategy
+    strategy: str = "auto"  # auto: the advisor decides from your data; or a strategy name
+    similarity: str = "similar"  # is your data like the backbone's source task? similar | different
+    blocks: dict = dataclasses.field(default_factory=dict)  # strategy "custom": block -> trains?
+    truncate_after: str = ""  # strategy "custom": last block kept ("" keeps all)
+
+    # Training
+    head_epochs: int = 100  # phase 1: heads on the frozen backbone (cheap: features are cached)
+    fine_tune_epochs: int = 10  # phase 2: unfrozen blocks, small learning rate
+    batch_size: int = 32  # examples per step
+    head_learning_rate: float | None = None  # None: the plan's (1e-3)
+    fine_tune_learning_rate: float | None = None  # None: the plan's (1e-5 or 1e-4)
+    seed: int = 42  # same seed, same split and same initial heads
+
+    @property
+    def data_path(self):
+        return PROJECT_DIR / self.data_dir
+
+    @property
+    def weights_argument(self):
+        """`weights` as `build_backbone` takes it ("none" means random initialisation)."""
+        return None if self.weights.lower() == "none" else self.weights
+
+
+def parse_tasks(text):
+    """`"gender,age"` (from the command line) as `["gender", "age"]`."""
+    return [task.strip() for task in text.split(",") if task.strip()]
+
+
+def load_config(path=CONFIG_FILE, **overrides):
+    """The defaults above, updated from `path`, then from `overrides` (None values skipped)."""
+    known = {field.name for field in dataclasses.fields(Config)}
+    with open(path, "rb") as file:
+        values = tomllib.load(file)
+    for key in values:
+        if key not in known:
+            raise ValueError(f"{path}: unknown setting {key!r}. Known settings: {', '.join(sorted(known))}.")
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    config = Config(**values)
+    if not config.tasks or any(task not in KNOWN_TASKS for task in config.tasks) or len(set(config.tasks)) != len(config.tasks):
+        raise ValueError(f"tasks must be a non-empty subset of {', '.join(KNOWN_TASKS)}. Received: tasks={config.tasks}.")
+    if config.loss_weighting not in LOSS_WEIGHTINGS:
+        raise ValueError(f"loss_weighting must be fixed or uncertainty. Received: {config.loss_weighting!r}.")
+    return config

@@ -1,0 +1,161 @@
+"""Trains the face model (gender and age) and writes everything to outputs/.
+
+    python train.py                         # the bundled sample data
+    python train.py --data path/to/UTKFace  # a folder of [age]_[gender]_[race]_[date].jpg
+    python train.py --data labels.csv       # filename,gender,age (empty or ? when unknown)
+    python train.py --tasks gender          # one task only, to compare with multi-task
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import tl_templates
+from config import OUTPUT_DIR, load_config, parse_tasks
+from model import build_heads, build_model, choose_plan
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--data", help="labels.csv + images/, a UTKFace folder, or a CSV file")
+    parser.add_argument("--tasks", help="comma-separated: gender,age (default), gender, or age")
+    parser.add_argument("--loss-weighting", help="fixed (config weights) or uncertainty (learned)")
+    parser.add_argument("--strategy", help="auto, feature_extraction, fine_tune_top, "
+                        "truncate_and_fine_tune, fine_tune_all, train_from_scratch or custom")
+    parser.add_argument("--weights", help='"pretrained", "imagenet", "none" or a weights file')
+    parser.add_argument("--backbone", help="a name from `tl-templates backbones`")
+    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--head-epochs", type=int)
+    parser.add_argument("--fine-tune-epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
+    return parser.parse_args(argv)
+
+
+def load_data(config):
+    """Faces and labels, split three ways: `(images, {task: labels})` each, NaN when unknown."""
+    table = tl_templates.read_face_labels(config.data_path, config.tasks)
+    for task in config.tasks:
+        if not np.any(~np.isnan(table.labels[task])):
+            raise ValueError(f"{table.source}: no face has a known {task}; drop it from --tasks.")
+    # The split depends only on the seed, not on --tasks: a single-task run is
+    # tested on the same faces as a multi-task one.
+    rows = tl_templates.split_examples(
+        len(table), config.validation_fraction, config.test_fraction, config.seed
+    )
+    # A face with no known label for any task of this run teaches nothing: leave it out.
+    known = np.any([~np.isnan(table.labels[task]) for task in config.tasks], axis=0)
+    rows = [part[known[part]] for part in rows]
+    images = np.stack([tl_templates.load_image(path, config.image_size) for path in table.paths])
+    splits = [(images[part], {task: table.labels[task][part] for task in config.tasks}) for part in rows]
+    print(f"Data: {table.source} -> {int(known.sum())} faces with a known "
+          f"{' or '.join(config.tasks)} (train {len(rows[0])}, validation {len(rows[1])}, "
+          f"test {len(rows[2])})")
+    for task in config.tasks:
+        count = int(np.sum(~np.isnan(table.labels[task])))
+        print(f"  {task}: known for {count} faces, unknown for {len(table) - count}")
+    return splits
+
+
+def evaluate(test_labels, predictions, train_labels):
+    """Test metrics over the known labels, next to what a constant guess would score."""
+    results = {}
+    if "gender" in test_labels:
+        truth, probability = test_labels["gender"], predictions["gender"].ravel()
+        known = ~np.isnan(truth)
+        majority = float(np.nanmean(train_labels["gender"]) >= 0.5)  # the most common class
+        results["gender_accuracy"] = float(np.mean((probability[known] >= 0.5) == truth[known]))
+        results["gender_auc"] = tl_templates.roc_auc(truth, probability)
+        results["gender_accuracy_majority_baseline"] = float(np.mean(truth[known] == majority))
+    if "age" in test_labels:
+        truth, years = test_labels["age"], predictions["age"].ravel()
+        known = ~np.isnan(truth)
+        median = float(np.nanmedian(train_labels["age"]))  # the best constant guess for MAE
+        results["age_mae"] = float(np.mean(np.abs(years[known] - truth[known])))
+        results["age_mae_constant_baseline"] = float(np.mean(np.abs(median - truth[known])))
+    return {name: None if math.isnan(value) else value for name, value in results.items()}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = load_config(
+        data_dir=args.data, tasks=parse_tasks(args.tasks) if args.tasks else None,
+        loss_weighting=args.loss_weighting, strategy=args.strategy, weights=args.weights,
+        backbone=args.backbone, image_size=args.image_size, head_epochs=args.head_epochs,
+        fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed,
+    )  # fmt: skip
+    keras.utils.set_random_seed(config.seed)
+    output = args.output
+    output.mkdir(parents=True, exist_ok=True)
+
+    train, validation, test = load_data(config)
+    plan = choose_plan(config, train_examples=len(train[0]))
+    print(f"\nTasks: {', '.join(config.tasks)} ({config.loss_weighting} loss weights)")
+    print(f"Plan for {config.backbone}:\n{plan.describe()}\n")
+
+    heads = build_heads(config, train[1].get("age"))
+    model = build_model(config, plan, heads)
+    started = time.perf_counter()
+    phases = tl_templates.train_multitask(
+        model, heads, plan, train, validation,
+        head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
+        batch_size=config.batch_size, output_dir=output, augment=config.augment,
+        seed=config.seed, verbose=2 if args.quiet else 1,
+    )  # fmt: skip
+    predictions = model.predict(test[0].astype("float32"), batch_size=config.batch_size, verbose=0)
+    results = evaluate(test[1], predictions, train[1])
+
+    model.save(output / "model.keras")
+    tl_templates.plot_task_history(output / "history.csv", output / "training.png")
+    weighting = model.uncertainty_layer()
+    metrics = {
+        **results,
+        "tasks": config.tasks,
+        "loss_weighting": config.loss_weighting,
+        "loss_weights": {head.name: head.loss_weight for head in heads},
+        "learned_task_weights": weighting.weights_by_task() if weighting else None,
+        "strategy": plan.strategy,
+        "trainable_blocks": plan.trainable_blocks,
+        "truncate_after": plan.truncate_after,
+        "backbone": config.backbone,
+        "weights": config.weights,
+        "examples": {"train": len(train[0]), "validation": len(validation[0]), "test": len(test[0])},
+        "test_known_labels": {task: int(np.sum(~np.isnan(test[1][task]))) for task in config.tasks},
+        "phases": [vars(phase) for phase in phases],
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "plan": plan.to_dict(),
+    }
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+
+    def number(name, digits=3):
+        return "n/a" if results.get(name) is None else f"{results[name]:.{digits}f}"
+
+    print("\nResults on the test faces (known labels only)")
+    for phase in phases:
+        print(f"  {phase.name:<18} best validation task loss {phase.best_val_task_loss:.3f}"
+              f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
+    if "gender" in config.tasks:
+        print(f"  gender accuracy    {number('gender_accuracy')} (AUC {number('gender_auc')}; "
+              f"always the most common gender: {number('gender_accuracy_majority_baseline')})")
+    if "age" in config.tasks:
+        print(f"  age MAE            {number('age_mae', 1)} years "
+              f"(always the median age: {number('age_mae_constant_baseline', 1)})")
+    print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
+          "logs/ (tensorboard --logdir outputs/logs)")
+    return metrics
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,166 @@
+"""The face-multitask and driving-multilabel templates: baking, refusals, generated projects."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from tl_templates import paths, projects, registry
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+PROJECT_FILES = [
+    ".gitignore",
+    "README.md",
+    "config.py",
+    "config.toml",
+    "model.py",
+    "predict.py",
+    "tests/test_project.py",
+    "train.py",
+]
+SAMPLES = {"face-multitask": "faces", "driving-multilabel": "street_scenes"}
+SLUGS = {"face-multitask": "my-face-model", "driving-multilabel": "my-driving-scenes"}
+
+
+def tree(folder):
+    return sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+    )
+
+
+def run_python(args, cwd, timeout=600):
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory):
+    output = tmp_path_factory.mktemp("baked")
+    return {template: projects.new_project(template, output_dir=output) for template in SAMPLES}
+
+
+def test_both_templates_are_listed_with_a_description(capsys):
+    templates = projects.list_templates()
+    assert "gender" in templates["face-multitask"]
+    assert "multi-label" in templates["driving-multilabel"]
+    from tl_templates import cli
+
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("face-multitask ") for line in lines)
+    assert any(line.startswith("driving-multilabel ") for line in lines)
+
+
+@pytest.mark.parametrize("template", SAMPLES)
+def test_default_bake_has_the_exact_file_tree_and_a_flag_per_block(baked, template):
+    project = baked[template]
+    assert project.name == SLUGS[template]
+    sample = ["data/sample/" + name for name in tree(paths.SAMPLES_DIR / SAMPLES[template])]
+    assert tree(project) == sorted(PROJECT_FILES + sample)
+    for name in PROJECT_FILES:
+        text = (project / name).read_text(encoding="utf-8")
+        assert "{{" not in text and "{%" not in text, name
+    config = tomllib.loads((project / "config.toml").read_text(encoding="utf-8"))
+    assert list(config["blocks"]) == registry.get_spec(config["backbone"]).block_names
+    assert config["strategy"] == "auto" and config["image_size"] == 48
+
+
+def test_awkward_answers_bake_cleanly(tmp_path):
+    name = 'Visages "âge" l\'œil  {x}'
+    project = projects.new_project(
+        "face-multitask", output_dir=tmp_path,
+        extra_context={"project_name": name, "tasks": " age ", "loss_weighting": "uncertainty"},
+    )  # fmt: skip
+    assert project.name == "visages-age-l-oeil-x"
+    assert (project / "README.md").read_text(encoding="utf-8").startswith(f"# {name}\n")
+    config = tomllib.loads((project / "config.toml").read_text(encoding="utf-8"))
+    assert config["tasks"] == ["age"] and config["loss_weighting"] == "uncertainty"
+    for file_name in ("model.py", "train.py", "tests/test_project.py"):
+        compile((project / file_name).read_text(encoding="utf-8"), file_name, "exec")
+
+
+@pytest.mark.parametrize(
+    "template, answers, message",
+    [
+        ("face-multitask", {"tasks": "gender,height"}, "tasks is a comma-separated subset"),
+        ("face-multitask", {"backbone": "resnet51"}, "backbone='resnet51'"),
+        ("face-multitask", {"loss_weighting": "magic"}, "magic provided for choice variable"),
+        ("driving-multilabel", {"image_size": "8"}, "image_size must be at least"),
+        ("driving-multilabel", {"project_slug": "../escape"}, "project_slug must start"),
+    ],
+)
+def test_bad_answers_stop_before_anything_is_written(tmp_path, template, answers, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "tl_templates.cli", "new", template, "-o", str(tmp_path / "out"),
+         "--no-input", *(f"{key}={value}" for key, value in answers.items())],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "nothing was written" in result.stderr.lower() and "Traceback" not in result.stderr
+    out = tmp_path / "out"
+    assert not out.exists() or list(out.iterdir()) == []
+    assert not (tmp_path / "escape").exists()
+
+
+def test_generated_face_project_passes_its_own_tests(baked):
+    # Its tests train multi-task (CSV with unknown labels) and single-task (UTKFace
+    # names) end to end, and predict.
+    result = run_python(
+        ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], baked["face-multitask"]
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "6 passed" in result.stdout
+
+
+def test_generated_driving_project_passes_its_own_tests(baked):
+    result = run_python(
+        ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], baked["driving-multilabel"]
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "4 passed" in result.stdout
+
+
+def test_driving_project_takes_its_label_set_from_the_csv_header(baked, tmp_path):
+    data = tmp_path / "scenes"
+    (data / "images").mkdir(parents=True)
+    rows = ["filename,bus,bicycle"]
+    for index in range(24):
+        colour = (200, 40, 40) if index % 2 else (40, 40, 200)
+        Image.new("RGB", (40, 40), colour).save(data / "images" / f"{index}.png")
+        rows.append(f"{index}.png,{index % 2},{'?' if index % 3 == 0 else (index // 2) % 2}")
+    (data / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    output = tmp_path / "outputs"
+    result = run_python(
+        ["train.py", "--data", str(data), "--image-size", "32", "--head-epochs", "2",
+         "--fine-tune-epochs", "0", "--output", str(output), "--quiet"],
+        baked["driving-multilabel"],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["labels"] == ["bus", "bicycle"]
+    assert {"auc_bus", "auc_bicycle", "mean_auc", "precision_bus", "recall_bicycle"} <= set(metrics)
+    assert list(json.loads((output / "thresholds.json").read_text())) == ["bus", "bicycle"]
+
+
+def test_a_bad_label_file_stops_training_with_the_file_and_line(baked, tmp_path):
+    # (Both templates read labels with tl_templates.read_label_csv, tested in test_multitask_data.)
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(data / "images" / "a.jpg")
+    (data / "labels.csv").write_text(
+        "filename,gender,age\na.jpg,1,30\nb.jpg,m,?\n", encoding="utf-8"
+    )
+    result = run_python(
+        ["train.py", "--data", str(data), "--output", str(tmp_path / "o")], baked["face-multitask"]
+    )
+    assert result.returncode == 1
+    assert f"{data / 'labels.csv'} line 3" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o" / "model.keras").exists()
