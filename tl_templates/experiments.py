@@ -122,6 +122,7 @@ def fit_steps(model, images, labels, steps, batch_size=32, seed=0, epochs=1, val
         epochs=epochs,
         validation_data=validation,
         validation_batch_size=256,
+        shuffle=False,  # the dataset shuffles itself
         verbose=0,
     )
 

@@ -140,3 +140,45 @@ def bars(runs, labels, ylabel="accuracy", title=None, percent=True):
         axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+def examples(images, labels, class_names, per_class=8, title=None):
+    """Example images as one picture: a row per class, `per_class` images in each.
+
+    Args:
+        images: array. uint8 `(n, height, width, 3)`.
+        labels: array. Integer labels.
+        class_names: list. Row labels.
+        per_class: int. Images per row (fewer if a class has fewer).
+        title: str or None.
+
+    Returns:
+        A matplotlib `Figure`.
+
+    Examples:
+
+    >>> import numpy as np
+    >>> from tl_templates import plots
+    >>> images = np.zeros((4, 8, 8, 3), dtype=np.uint8)
+    >>> figure = plots.examples(images, [0, 0, 1, 1], ["a", "b"], per_class=2)
+    >>> figure.axes[0].get_images()[0].get_array().shape
+    (16, 16, 3)
+    """
+    pyplot = _pyplot()
+    images, labels = np.asarray(images), np.asarray(labels)
+    height, width = images.shape[1:3]
+    sheet = np.full((len(class_names) * height, per_class * width, 3), 255, dtype=np.uint8)
+    for row in range(len(class_names)):
+        for column, index in enumerate(np.flatnonzero(labels == row)[:per_class]):
+            sheet[row * height : (row + 1) * height, column * width : (column + 1) * width] = (
+                images[index]
+            )
+    figure, axis = pyplot.subplots(figsize=(1.5 + 0.45 * per_class, 0.4 + 0.45 * len(class_names)))
+    axis.imshow(sheet, interpolation="nearest")
+    axis.set_xticks([])
+    axis.set_yticks([height * (row + 0.5) for row in range(len(class_names))],
+                    [str(name) for name in class_names], fontsize=8)  # fmt: skip
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return figure

@@ -74,6 +74,8 @@ class Results:
         header = [rows] + [" / ".join(map(str, key)) or value for key in column_keys]
         lines = []
         for row_level in self.levels(rows):
+            if not self.values(value, **{rows: row_level}):
+                continue  # a row without this score
             cells = [str(row_level)]
             for key in column_keys:
                 where = {rows: row_level, **dict(zip(columns, key, strict=True))}
