@@ -116,23 +116,56 @@ def read_source(path):
     return notebook
 
 
+CPU_PROBE = (
+    "import resource as _resource\n"
+    "_usage = _resource.getrusage(_resource.RUSAGE_SELF)\n"
+    "print(_usage.ru_utime + _usage.ru_stime)"
+)
+
+
 def execute(notebook, name):
-    """Runs every cell with a real kernel in a scratch folder; outputs go into `notebook`."""
+    """Runs every cell with a real kernel in a scratch folder; outputs go into `notebook`.
+
+    Returns:
+        The kernel's CPU seconds (all threads): a measure of the work that does not
+        depend on how busy the machine is, unlike the wall clock.
+    """
     from nbclient import NotebookClient
 
+    notebook.cells.append(nbformat.v4.new_code_cell(CPU_PROBE))
     with tempfile.TemporaryDirectory(prefix=f"{name}-") as folder:
         client = NotebookClient(
             notebook,
             kernel_name=KERNEL_NAME,
             timeout=CELL_TIMEOUT_SECONDS,
             resources={"metadata": {"path": folder}},
-            record_timing=False,
+            record_timing=True,
             # Native (C++) output, such as TensorFlow's start-up log lines, goes to
             # this terminal rather than into the notebook.
             extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         )
-        client.execute()
-    return notebook
+        try:
+            client.execute()
+        finally:
+            probe = notebook.cells.pop()
+    return float(probe.outputs[0]["text"]) if probe.outputs else float("nan")
+
+
+def pop_timings(notebook):
+    """Seconds each code cell took, taken out of the cells' metadata (they would
+    change the .ipynb at every build)."""
+    from datetime import datetime
+
+    seconds = []
+    for cell in notebook.cells:
+        timing = cell.metadata.pop("execution", None)
+        if cell.cell_type == "code" and timing and "iopub.status.idle" in timing:
+            started = datetime.fromisoformat(timing["iopub.execute_input"].rstrip("Z"))
+            ended = datetime.fromisoformat(timing["iopub.status.idle"].rstrip("Z"))
+            seconds.append((ended - started).total_seconds())
+        elif cell.cell_type == "code":
+            seconds.append(0.0)
+    return seconds
 
 
 def code_sources(notebook):
@@ -165,8 +198,13 @@ def check(path):
 
 def build(path):
     started = time.perf_counter()
-    notebook = execute(read_source(path), path.stem)
+    notebook = read_source(path)
+    cpu_seconds = execute(notebook, path.stem)
     seconds = time.perf_counter() - started
+    cells = pop_timings(notebook)
+    slowest = sorted(range(len(cells)), key=cells.__getitem__, reverse=True)[:4]
+    print(f"  kernel CPU time {cpu_seconds:.0f} s; slowest code cells (wall): "
+          + ", ".join(f"#{i + 1} {cells[i]:.0f} s" for i in slowest))
     jupytext.write(notebook, path.with_suffix(".ipynb"), fmt="ipynb")
     jupytext.write(notebook, path, fmt="py:percent")
     return seconds

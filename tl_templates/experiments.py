@@ -62,19 +62,22 @@ def initial_weights(build_model, seed):
     return build_model().get_weights()
 
 
-def restart(model, weights, learning_rate=None):
+def restart(model, weights=None, learning_rate=None):
     """Resets a compiled model for a new run, without compiling it again.
 
-    Sets `weights`, clears the optimizer's state (step count, Adam's moments)
-    and optionally sets a new learning rate. Under mixed precision the loss
-    scale is kept.
+    Sets `weights` (if given), clears the optimizer's state (step count,
+    Adam's moments) and optionally sets a new learning rate. Under mixed
+    precision the loss scale is kept. For a part of a model (from
+    `tl_templates.caching.split_at_block`), set the whole model's weights and
+    then `restart(part)` to clear the part's optimizer.
 
     Args:
         model: keras.Model. Compiled.
-        weights: list. From `model.get_weights()` or `initial_weights`.
+        weights: list or None. From `model.get_weights()` or `initial_weights`.
         learning_rate: float or None. None keeps the current one.
     """
-    model.set_weights(weights)
+    if weights is not None:
+        model.set_weights(weights)
     optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
     for variable in optimizer.variables:
         if variable is not optimizer.learning_rate:
@@ -170,3 +173,20 @@ class Stopwatch:
 
     def __exit__(self, *exc_info):
         self.seconds += time.perf_counter() - self._started
+
+
+class RunTimer:
+    """Wall-clock and CPU time since it was made, for the end of a notebook.
+
+    CPU time counts the work of every thread of this process; unlike the wall
+    clock, it hardly changes when other programs share the machine.
+    """
+
+    def __init__(self):
+        self.wall_started = time.perf_counter()
+        self.cpu_started = time.process_time()
+
+    def report(self):
+        wall = time.perf_counter() - self.wall_started
+        cpu = time.process_time() - self.cpu_started
+        return f"this run took {wall:.0f} s of wall-clock time and {cpu:.0f} s of CPU time"
