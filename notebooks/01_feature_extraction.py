@@ -128,7 +128,7 @@ print(f"\nparameters: {model.count_params():,} in total, "
 # ## Two ways to train the same head
 # * **backbone every step**: `model.fit` on the images; the frozen backbone computes the
 #   same features again at every epoch;
-# * **cached features**: run the backbone once (`lower.predict`), then fit only the part
+# * **cached features**: run the backbone once (`lower`), then fit only the part
 #   above it (`head`) on those features. `caching.split_at_block` cuts the model after a
 #   block (here the last one); both parts share the model's layers and weights.
 #
@@ -151,7 +151,7 @@ print(f"each run: {EPOCHS} epochs of {steps_per_epoch} steps of {BATCH_SIZE} exa
 
 
 def features_of(images):
-    return lower.predict(images.astype("float32"), batch_size=256, verbose=0)
+    return experiments.predict(lower, images)
 
 
 # Trace the training steps and the feature pass now: the timings below measure work only.
@@ -223,10 +223,10 @@ plots.bars([results.values("seconds", method=m) for m in methods], methods,
 every_step = results.values("seconds", method="backbone every step")
 cached = results.values("seconds", method="cached features")
 speed = compare("cached features", cached, "backbone every step", every_step,
-                rule="lower", scale=1, unit="s")
+                rule="lower", paired=True, scale=1, unit="s")
 same = compare("cached features", results.values("accuracy", method="cached features"),
                "backbone every step", results.values("accuracy", method="backbone every step"),
-               rule="similar")
+               rule="similar", paired=True)
 backbone_change = max(results.values("backbone_change"))
 head_change = min(results.values("head_change"))
 

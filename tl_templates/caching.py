@@ -52,7 +52,8 @@ def split_at_block(model, block):
     if block is None:
         return None, model
     backbone = find_backbone(model)
-    lower = truncate_backbone(backbone, block)  # checks the name
+    output = truncate_backbone(backbone, block).output  # checks the name
+    lower = keras.Model(backbone.inputs[0], output, name=f"{backbone.name}_to_{block}")
     names = block_names(backbone)
     if names.index(block) == len(names) - 1:  # above the whole backbone: the head
         features = keras.Input(backbone.output.shape[1:], name=f"{block}_output")
@@ -101,4 +102,4 @@ def block_outputs(model, blocks):
     """
     backbone = find_backbone(model)
     outputs = [truncate_backbone(backbone, block).output for block in blocks]
-    return keras.Model(backbone.inputs, outputs, name=f"{backbone.name}_block_outputs")
+    return keras.Model(backbone.inputs[0], outputs, name=f"{backbone.name}_block_outputs")

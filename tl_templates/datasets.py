@@ -148,6 +148,35 @@ def load_digits(image_size=32, test_per_class=30, seed=0):
     )  # fmt: skip
 
 
+def load_mnist_subset(path=None, image_size=32, test_per_class=30, seed=0):
+    """Real MNIST digits from the kit's bundled subset (`data/targets/mnist_subset.npz`).
+
+    Args:
+        path: str, Path or None. An `.npz` with `images` (n, 28, 28) uint8, white ink
+            on black, and `labels`; None: the bundled file.
+        image_size: int. Side of the square RGB images.
+        test_per_class: int. Digits of each class kept aside as the test set.
+        seed: int. Which digits go to the test set.
+
+    Returns:
+        A `Target` with 10 classes.
+    """
+    from tl_templates.paths import DATA_DIR, require
+
+    path = require(path or DATA_DIR / "targets" / "mnist_subset.npz")
+    with np.load(path) as archive:
+        gray, labels = archive["images"], archive["labels"].astype(int)
+    images = np.stack(
+        [np.asarray(Image.fromarray(digit).resize((image_size, image_size), Image.BILINEAR))
+         for digit in gray]
+    )  # fmt: skip
+    pool, test = _split_per_class(_gray_to_rgb(images), labels, test_per_class, seed)
+    return Target(
+        "mnist", [str(digit) for digit in range(10)], pool, test,
+        "Real handwritten MNIST digits (LeCun et al.): close to rendered characters.",
+    )  # fmt: skip
+
+
 # Material classes cut from scikit-learn's two sample photos (CC BY 2.0,
 # danielbuechele and vultilion on Flickr): (photo, (left, top, right, bottom)).
 PHOTO_REGIONS = {
@@ -267,6 +296,28 @@ def load_sound_spectrograms(image_size=32, pool_per_class=150, test_per_class=30
     )  # fmt: skip
 
 
+QUICK_TARGETS = {
+    "digits": load_digits,
+    "mnist": load_mnist_subset,
+    "photo_patches": load_photo_patches,
+    "sound_spectrograms": load_sound_spectrograms,
+}
+
+
+def load_quick_target(name, image_size=32, test_per_class=30):
+    """One of the offline targets by name: a key of `QUICK_TARGETS`.
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones).
+    """
+    if name not in QUICK_TARGETS:
+        raise ValueError(
+            f"Unknown quick target. Received: name={name!r}. "
+            f"Known targets: {', '.join(QUICK_TARGETS)}."
+        )
+    return QUICK_TARGETS[name](image_size=image_size, test_per_class=test_per_class)
+
+
 def _tfds_examples(name, split, data_dir):
     import tensorflow_datasets as tfds
 
@@ -276,6 +327,13 @@ def _tfds_examples(name, split, data_dir):
     features = info.features
     image_key = "image" if "image" in features else "audio"
     return dataset, features["label"].names, image_key
+
+
+def tfds_class_count(name, data_dir=None):
+    """Number of classes of a TFDS classification set (from its metadata)."""
+    import tensorflow_datasets as tfds
+
+    return tfds.builder(name, data_dir=data_dir).info.features["label"].num_classes
 
 
 def load_tfds_target(

@@ -38,7 +38,7 @@ def build_classifier(backbone, num_classes, dropout_rate=0.2, name="classifier")
     >>> model.output.shape, model.layers[-1].dtype_policy.compute_dtype
     ((None, 10), 'float32')
     """
-    inputs = keras.Input(backbone.input.shape[1:], name="image")
+    inputs = keras.Input(backbone.inputs[0].shape[1:], name="image")
     features = keras.layers.GlobalAveragePooling2D(name="pool")(backbone(inputs))
     if dropout_rate:
         features = keras.layers.Dropout(dropout_rate, name="dropout")(features)
@@ -46,6 +46,31 @@ def build_classifier(backbone, num_classes, dropout_rate=0.2, name="classifier")
         num_classes, activation="softmax", dtype="float32", name="predictions"
     )(features)
     return keras.Model(inputs, outputs, name=name)
+
+
+def set_batch_norm_momentum(model, momentum):
+    """Sets the momentum of every BatchNormalization layer in `model` (nested ones too).
+
+    Keras' default, 0.99, makes the moving averages (used at inference) follow
+    the training batches over hundreds of steps. A network trained from scratch
+    for only tens of steps needs a lower value such as 0.8, or it is evaluated
+    with statistics that never caught up. Set it before compiling.
+
+    Returns:
+        int. How many layers were changed.
+    """
+    changed = 0
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+            changed += 1
+    return changed
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        yield from _all_layers(layer)
 
 
 def initial_weights(build_model, seed):
@@ -130,9 +155,28 @@ def fit_steps(model, images, labels, steps, batch_size=32, seed=0, epochs=1, val
     )
 
 
+def predict(model, inputs, batch_size=256):
+    """`model`'s outputs for `inputs`, batch by batch, in inference mode.
+
+    Calls the model eagerly rather than through `model.predict`, which traces a
+    new graph for each new input shape: with many small models and sets of
+    different sizes, tracing would cost more than the predictions. A model
+    with several outputs gives a list of arrays.
+    """
+    inputs = np.asarray(inputs, dtype="float32")
+    batches = [
+        model(inputs[start : start + batch_size], training=False)
+        for start in range(0, len(inputs), batch_size)
+    ]
+    if isinstance(batches[0], (list, tuple)):
+        return [np.concatenate([np.asarray(batch[i]) for batch in batches])
+                for i in range(len(batches[0]))]  # fmt: skip
+    return np.concatenate([np.asarray(batch) for batch in batches])
+
+
 def accuracy(model, images, labels, batch_size=256):
     """Fraction of `images` whose most probable class is the label."""
-    probabilities = model.predict(np.asarray(images, "float32"), batch_size=batch_size, verbose=0)
+    probabilities = predict(model, images, batch_size)
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
 
 

@@ -116,6 +116,8 @@ class Comparison:
         difference: float. Mean of A minus mean of B (in points when scaled).
         standard_error: float. Of that difference: sqrt(sA²/nA + sB²/nB).
         runs: tuple. Runs of A and of B.
+        paired: bool. Runs were paired (same seed, same data) and the standard
+            error is that of the per-pair differences.
         rule: str. What the rule of thumb predicts: `"higher"` (A beats B),
             `"lower"` (B beats A) or `"similar"` (no real difference).
         unit: str. Unit of the difference, e.g. `"points"`.
@@ -126,6 +128,7 @@ class Comparison:
     difference: float
     standard_error: float
     runs: tuple
+    paired: bool = False
     rule: str = "higher"
     unit: str = "points"
 
@@ -148,7 +151,7 @@ class Comparison:
     def sentence(self):
         """The result in words, with the numbers, and whether the rule held."""
         size = f"{abs(self.difference):.1f} {self.unit}"
-        noise = f"± {self.standard_error:.1f}, {_runs(self.runs)}"
+        noise = f"± {self.standard_error:.1f}, {_runs(self.runs, self.paired)}"
         if self.outcome == "higher":
             said = f"{self.name} beat {self.other} by {size} ({noise})"
         elif self.outcome == "lower":
@@ -168,14 +171,24 @@ class Comparison:
         return f"{said}: the rule expects {expected}; it did not hold in this run."
 
 
-def _runs(runs):
+def _runs(runs, paired):
+    if paired:
+        return f"{runs[0]} paired runs"
     if runs[0] == runs[1]:
         return f"{runs[0]} runs each"
     return f"{runs[0]} and {runs[1]} runs"
 
 
-def compare(name, values, other, other_values, rule="higher", scale=100.0, unit="points"):
+def compare(
+    name, values, other, other_values, rule="higher", paired=False, scale=100.0, unit="points"
+):
     """Compares two settings' scores over repeated runs.
+
+    The difference of the means counts as real when it is larger than
+    `NOISE_STANDARD_ERRORS` of its standard errors. Unpaired, the standard
+    error is sqrt(sA²/nA + sB²/nB). Paired (run i of A and run i of B share a
+    seed: the same training set, the same starting point), it is the standard
+    error of the n differences, which removes the noise the pair shares.
 
     Args:
         name: str. Setting A.
@@ -183,6 +196,7 @@ def compare(name, values, other, other_values, rule="higher", scale=100.0, unit=
         other: str. Setting B.
         other_values: list. B's scores.
         rule: str. `"higher"`, `"lower"` or `"similar"`: what the rule predicts for A.
+        paired: bool. `values[i]` and `other_values[i]` come from the same seed.
         scale: float. Multiplies the difference (100: fractions to points).
         unit: str. Unit of the scaled difference.
 
@@ -198,11 +212,20 @@ def compare(name, values, other, other_values, rule="higher", scale=100.0, unit=
     """
     if rule not in ("higher", "lower", "similar"):
         raise ValueError(f"rule must be 'higher', 'lower' or 'similar'. Received: rule={rule!r}.")
-    if not values or not other_values:
-        raise ValueError(f"No scores to compare for {name if not values else other!r}.")
+    if len(values) == 0 or len(other_values) == 0:
+        raise ValueError(f"No scores to compare for {name if len(values) == 0 else other!r}.")
     difference = scale * (float(np.mean(values)) - float(np.mean(other_values)))
-    variance = _std(values) ** 2 / len(values) + _std(other_values) ** 2 / len(other_values)
+    if paired:
+        if len(values) != len(other_values):
+            raise ValueError(
+                f"Paired runs need as many scores for {name!r} ({len(values)}) as for "
+                f"{other!r} ({len(other_values)})."
+            )
+        differences = np.asarray(values, float) - np.asarray(other_values, float)
+        variance = _std(differences) ** 2 / len(differences)
+    else:
+        variance = _std(values) ** 2 / len(values) + _std(other_values) ** 2 / len(other_values)
     return Comparison(
         name, other, difference, scale * math.sqrt(variance),
-        (len(values), len(other_values)), rule, unit,
+        (len(values), len(other_values)), paired, rule, unit,
     )  # fmt: skip
