@@ -21,7 +21,9 @@ def _mean_std(runs):
     return means, stds
 
 
-def curves(x, series, xlabel, ylabel="accuracy", title=None, log_x=False, percent=True):
+def curves(
+    x, series, xlabel, ylabel="accuracy", title=None, log_x=False, percent=True, x_labels=None
+):
     """One line per setting: the mean over runs at each x, with a ±1 std band.
 
     Args:
@@ -32,6 +34,7 @@ def curves(x, series, xlabel, ylabel="accuracy", title=None, log_x=False, percen
         title: str or None.
         log_x: bool. Logarithmic x axis (for sizes that double).
         percent: bool. Scores are fractions; show them as percentages.
+        x_labels: list or None. Tick labels for the x values.
 
     Returns:
         A matplotlib `Figure`.
@@ -52,8 +55,9 @@ def curves(x, series, xlabel, ylabel="accuracy", title=None, log_x=False, percen
         axis.fill_between(x, scale * (means - stds), scale * (means + stds), alpha=0.2)
     if log_x:
         axis.set_xscale("log")
-        axis.set_xticks(list(x), [str(value) for value in x])
         axis.minorticks_off()
+    if log_x or x_labels:
+        axis.set_xticks(list(x), x_labels or [str(value) for value in x])
     axis.set_xlabel(xlabel)
     axis.set_ylabel(f"{ylabel} (%)" if percent else ylabel)
     axis.grid(alpha=0.3)
