@@ -304,8 +304,17 @@ QUICK_TARGETS = {
 }
 
 
-def load_quick_target(name, image_size=32, test_per_class=30):
+def load_quick_target(name, image_size=32, test_per_class=30, **options):
     """One of the offline targets by name: a key of `QUICK_TARGETS`.
+
+    Args:
+        name: str. `"digits"`, `"mnist"`, `"photo_patches"` or `"sound_spectrograms"`.
+        image_size: int. Side of the square RGB images.
+        test_per_class: int. Test examples per class.
+        **options: passed to the loader, e.g. `pool_per_class` for generated targets.
+
+    Returns:
+        A `Target`.
 
     Raises:
         ValueError: an unknown name (the message lists the known ones).
@@ -315,7 +324,7 @@ def load_quick_target(name, image_size=32, test_per_class=30):
             f"Unknown quick target. Received: name={name!r}. "
             f"Known targets: {', '.join(QUICK_TARGETS)}."
         )
-    return QUICK_TARGETS[name](image_size=image_size, test_per_class=test_per_class)
+    return QUICK_TARGETS[name](image_size=image_size, test_per_class=test_per_class, **options)
 
 
 def _tfds_examples(name, split, data_dir):

@@ -70,7 +70,11 @@ class Results:
             str.
         """
         columns = (columns,) if isinstance(columns, str) else tuple(columns or ())
-        column_keys = list(itertools.product(*(self.levels(c) for c in columns))) or [()]
+        column_keys = [
+            key
+            for key in itertools.product(*(self.levels(c) for c in columns))
+            if self.select(**dict(zip(columns, key, strict=True)))
+        ] or [()]  # only the combinations that occur
         header = [rows] + [" / ".join(map(str, key)) or value for key in column_keys]
         lines = []
         for row_level in self.levels(rows):
