@@ -107,7 +107,7 @@ def load(name):
 targets = {similarity: load(name) for similarity, name in TARGETS.items()}
 for similarity, target in targets.items():
     print(f"{similarity}: {target.describe()}")
-    images, labels = target.sample(4, seed=0)
+    images, labels = target.sample(min(4, target.max_per_class()), seed=0)
     plots.examples(images, labels, target.class_names, per_class=4,
                    title=f"{similarity} target: {target.name}");
 

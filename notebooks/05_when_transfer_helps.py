@@ -136,7 +136,7 @@ print(other_input.describe())
 print(f"sources: {BACKBONE}'s pretraining ({big_source_examples:,} examples), and "
       f"{len(source_labels):,} examples of {SMALL_SOURCE} ({source_classes} classes)")
 for data in (target, other_input):
-    images, labels = data.sample(4, seed=0)
+    images, labels = data.sample(min(4, data.max_per_class()), seed=0)
     plots.examples(images, labels, data.class_names, per_class=4, title=data.name);
 
 # %% [markdown]

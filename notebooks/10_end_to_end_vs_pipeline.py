@@ -104,7 +104,7 @@ else:
                              if n <= target.max_per_class()])  # fmt: skip
 print(target.describe())
 test_images, test_labels = target.test
-images, labels = target.sample(4, seed=0)
+images, labels = target.sample(min(4, target.max_per_class()), seed=0)
 plots.examples(images, labels, target.class_names, per_class=4, title=target.name);
 
 # %% [markdown]

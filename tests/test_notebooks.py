@@ -30,9 +30,17 @@ build = _load_build()
 
 # Full mode at tiny sizes, per notebook: settings put after the parameters cell.
 # Every full-mode notebook uses WEIGHTS (set to a local file here) and TFDS data.
+TINY = {"IMAGE_SIZE": 32, "TEST_PER_CLASS": 2, "BATCH_SIZE": 4, "SEEDS": [0]}
 FULL_MODE_SMOKE = {
-    "01_feature_extraction": {"IMAGE_SIZE": 32, "PER_CLASS": 2, "EPOCHS": 1, "BATCH_SIZE": 4,
-                              "TEST_PER_CLASS": 2, "SEEDS": [0]},
+    "01_feature_extraction": {**TINY, "PER_CLASS": 2, "EPOCHS": 1},
+    "02_fine_tuning": {**TINY, "PER_CLASS": 2, "HEAD_EPOCHS": 1, "FINE_TUNE_EPOCHS": 1},
+    "03_four_cases": {**TINY, "SIZES": {"small": 10, "large": 20}, "STEPS": {"small": 1, "large": 1},
+                      "HEAD_STEPS": 1},
+    "04_how_many_blocks_to_freeze": {**TINY, "PER_CLASS": 2, "HEAD_STEPS": 1, "STEPS": 1},
+    "05_when_transfer_helps": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1], "HEAD_STEPS": 1,
+                               "OTHER_INPUT_PER_CLASS": 2, "SMALL_SOURCE_PER_CLASS": 2,
+                               "SMALL_SOURCE_STEPS": 1},
+    "10_end_to_end_vs_pipeline": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1]},
 }  # fmt: skip
 
 
@@ -95,13 +103,20 @@ def test_colab_badge_and_install_line_come_from_pyproject():
         assert 'if "google.colab" in sys.modules:' in notebook.cells[1].source
 
 
+# The smoke test checks the full-mode code path (TFDS loading, a weights file given by
+# path, the full-size branches), not a model: the small lab backbone compiles in seconds
+# where EfficientNetB0 takes minutes on a CPU. Loading keras.applications weights from a
+# local file is tested in test_backbones.py.
+SMOKE_BACKBONE = "lab_glyphs"
+
+
 @pytest.fixture(scope="module")
 def local_weights(tmp_path_factory):
-    """An EfficientNetB0 weights file made here: stands in for the ImageNet download."""
+    """A weights file made here: stands in for the ImageNet download."""
     import tl_templates
 
-    path = tmp_path_factory.mktemp("weights") / "efficientnetb0.weights.h5"
-    tl_templates.build_backbone("efficientnetb0", (32, 32, 3), weights=None).save_weights(path)
+    path = tmp_path_factory.mktemp("weights") / f"{SMOKE_BACKBONE}.weights.h5"
+    tl_templates.build_backbone(SMOKE_BACKBONE, (32, 32, 3), weights=None).save_weights(path)
     return path
 
 
@@ -112,10 +127,11 @@ def test_full_mode_runs_offline_on_mock_data(name, local_weights):
     index = next(
         i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])
     )
-    settings = {"QUICK": False, "WEIGHTS": str(local_weights), **FULL_MODE_SMOKE[name]}
+    settings = {"QUICK": False, "BACKBONE": SMOKE_BACKBONE, "WEIGHTS": str(local_weights),
+                **FULL_MODE_SMOKE[name]}
     lines = [
         "import tensorflow_datasets as tfds",
-        "_mock_data = tfds.testing.mock_data(num_examples=40)  # TFDS's own fake examples",
+        "_mock_data = tfds.testing.mock_data(num_examples=300)  # TFDS's own fake examples",
         "_mock_data.__enter__()",
         *[f"{key} = {json.dumps(value) if not isinstance(value, bool) else value}"
           for key, value in settings.items()],

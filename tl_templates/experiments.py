@@ -111,16 +111,23 @@ def restart(model, weights=None, learning_rate=None):
         optimizer.learning_rate.assign(learning_rate)
 
 
-def training_dataset(images, labels, batch_size, seed=0):
-    """Shuffled, endless, full batches: every step sees `batch_size` examples.
+def training_dataset(images, labels, batch_size, steps, seed=0):
+    """`steps` full batches, in an order that depends on `seed` only.
 
-    Full batches keep one traced training step for every run.
+    Every example is seen once per pass, in a new random order each pass
+    (drawn with NumPy from `seed`, so two runs with the same seed see the same
+    batches whatever else ran before). Full batches keep one traced training
+    step for every run.
     """
-    dataset = tf.data.Dataset.from_tensor_slices(
-        (np.asarray(images, dtype="float32"), np.asarray(labels, dtype="int32"))
+    rng = np.random.default_rng(seed)
+    passes = -(-steps * batch_size // len(labels))  # ceiling
+    order = np.concatenate([rng.permutation(len(labels)) for _ in range(passes)])
+    images, labels = tf.constant(np.asarray(images)), tf.constant(np.asarray(labels, "int32"))
+    dataset = tf.data.Dataset.from_tensor_slices(order[: steps * batch_size])
+    dataset = dataset.batch(batch_size).map(
+        lambda index: (tf.cast(tf.gather(images, index), tf.float32), tf.gather(labels, index))
     )
-    dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).repeat()
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def fit_steps(model, images, labels, steps, batch_size=32, seed=0, epochs=1, validation=None):
@@ -145,12 +152,12 @@ def fit_steps(model, images, labels, steps, batch_size=32, seed=0, epochs=1, val
     if validation is not None:
         validation = (np.asarray(validation[0], "float32"), np.asarray(validation[1], "int32"))
     return model.fit(
-        training_dataset(images, labels, batch_size, seed),
+        training_dataset(images, labels, batch_size, steps * epochs, seed),
         steps_per_epoch=steps,
         epochs=epochs,
         validation_data=validation,
         validation_batch_size=256,
-        shuffle=False,  # the dataset shuffles itself
+        shuffle=False,  # the dataset is already in a random order
         verbose=0,
     )
 
