@@ -1,0 +1,342 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · The four cases: target size × similarity to the source
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/tl-templates/tl-templates/blob/main/notebooks/03_four_cases.ipynb)
+#
+# **Rule of thumb.** Which layers to reuse and which to train depends on how much target
+# data you have and how much it resembles the source task:
+#
+# | target data | similar to the source | different from it |
+# |---|---|---|
+# | small | feature extraction: freeze, train a new head | keep the low blocks only (truncate), fine-tune them |
+# | large | fine-tune the top blocks, small learning rate | fine-tune most blocks, or all |
+#
+# **The experiment.** Two targets (one similar to the source task, one different), each at
+# two sizes, and five strategies in every cell: feature extraction, fine-tune the top
+# blocks, truncate and fine-tune, fine-tune all, train from scratch. A heat map of test
+# accuracies, with the advisor's pick (`tl_templates.advise`, called with the real
+# example counts) outlined in each cell.
+#
+# **Runtime.** Quick mode: offline, about a minute and a half on a 2-core CPU. The source
+# task is the lab backbone's (47,000 rendered characters); the similar target is real
+# handwritten digits, the different one patches of materials in real photos (sky, water,
+# trees, petals ...). "Large" is relative in quick mode (8 times the small size, still
+# small by the advisor's threshold), so the advisor treats both sizes as small. Full mode:
+# EfficientNetB0 with ImageNet weights, TFDS `cats_vs_dogs` (similar) and `eurosat/rgb`
+# (satellite images, different), 100 and 5,000 examples, on a Colab GPU (not timed yet).
+
+# %%
+# On Colab only: fetch the kit (its bundled data and lab backbones come with the
+# clone) and install it with the notebooks' extras. Elsewhere, install it first:
+# pip install -e ".[notebooks]"
+import os
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    if not os.path.isdir("tl-templates"):
+        subprocess.run(["git", "clone", "--depth=1", "https://github.com/tl-templates/tl-templates"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
+    )
+    sys.path.insert(0, os.path.abspath("tl-templates"))
+
+# %% tags=["parameters"]
+QUICK = True  # True: offline, CPU, about a minute and a half. False: full size on a Colab GPU.
+
+SEEDS = [0, 1, 2]
+if QUICK:
+    BACKBONE, WEIGHTS = "lab_glyphs", "pretrained"  # the kit's lab backbone
+    IMAGE_SIZE = 32
+    TARGETS = {"similar": "digits", "different": "photo_patches"}
+    SIZES = {"small": 50, "large": 400}  # training examples in all (10 classes)
+    TEST_PER_CLASS = 20
+    # Steps that train the backbone: the same for every strategy in a cell.
+    STEPS = {"small": 30, "large": 40}
+    HEAD_STEPS = 100  # phase 1 (new head on cached features): cheap
+    BATCH_SIZE = 16
+    # Tens of steps, not thousands: 10x the advisor's fine-tuning learning rates.
+    LEARNING_RATE_SCALE = 10
+    CACHE_FROZEN_BLOCKS = True  # small images: caching low blocks' outputs is cheap
+else:
+    BACKBONE, WEIGHTS = "efficientnetb0", "imagenet"  # or the path of a weights file
+    IMAGE_SIZE = 224
+    TARGETS = {"similar": "cats_vs_dogs", "different": "eurosat/rgb"}
+    SIZES = {"small": 100, "large": 5000}
+    TEST_PER_CLASS = 100
+    STEPS = {"small": 100, "large": 1500}
+    HEAD_STEPS = 300
+    BATCH_SIZE = 32
+    LEARNING_RATE_SCALE = 1
+    # At 224 pixels a low block's output for 5,000 images takes gigabytes: run the
+    # frozen low blocks at every step instead (only the head's inputs are cached).
+    CACHE_FROZEN_BLOCKS = False
+# New heads on cached features: a short, brisk phase 1 in quick mode.
+HEAD_LEARNING_RATE = 1e-2 if QUICK else 1e-3
+# Keras' BatchNormalization momentum (0.99) suits long runs; a network trained from
+# scratch for a short run needs its moving averages to catch up faster.
+SCRATCH_BATCH_NORM_MOMENTUM = 0.8 if QUICK else 0.99
+
+# %%
+import keras
+import numpy as np
+
+import tl_templates
+from tl_templates import advisor, caching, datasets, experiments, plots
+from tl_templates.results import Results, compare
+
+timer = experiments.RunTimer()
+if not QUICK:
+    print("mixed precision:", experiments.use_mixed_precision())
+
+# %% [markdown]
+# ## The targets
+
+# %%
+def load(name):
+    if QUICK:
+        return datasets.load_quick_target(name, IMAGE_SIZE, TEST_PER_CLASS)
+    pool_per_class = max(SIZES.values()) // datasets.tfds_class_count(name)
+    return datasets.load_tfds_target(name, IMAGE_SIZE, pool_per_class, TEST_PER_CLASS)
+
+
+targets = {similarity: load(name) for similarity, name in TARGETS.items()}
+for similarity, target in targets.items():
+    print(f"{similarity}: {target.describe()}")
+    images, labels = target.sample(min(4, target.max_per_class()), seed=0)
+    plots.examples(images, labels, target.class_names, per_class=4,
+                   title=f"{similarity} target: {target.name}");
+
+# %% [markdown]
+# ## The five strategies as models
+# Each strategy is the advisor's plan for that strategy (`tl_templates.plan_strategy`):
+# which blocks train, whether the backbone is truncated, which learning rates. Each
+# model is built and compiled once (per number of classes) and restarted for every run.
+#
+# Two-phase strategies first train a new head on the frozen backbone (cached features),
+# then fine-tune their blocks. Frozen low blocks are cached too: a strategy trains only
+# the part of its model above its last frozen block (`caching.split_at_block`).
+# Every strategy that trains the backbone gets the same number of steps in a cell.
+
+# %%
+spec = tl_templates.get_spec(BACKBONE)
+input_shape = (IMAGE_SIZE, IMAGE_SIZE, 3)
+plans = {name: tl_templates.plan_strategy(name, BACKBONE) for name in advisor.STRATEGIES}
+for name, plan in plans.items():
+    kept = f", keep blocks up to {plan.truncate_after}" if plan.truncate_after else ""
+    print(f"{name:24} trains {', '.join(plan.trainable_blocks) or 'the head only'}{kept}")
+
+
+def build(name, num_classes, weights):
+    backbone = tl_templates.build_backbone(BACKBONE, input_shape, weights)
+    if plans[name].truncate_after:
+        backbone = tl_templates.truncate_backbone(backbone, plans[name].truncate_after)
+    return experiments.build_classifier(backbone, num_classes)
+
+
+def compile_model(part, learning_rate):
+    part.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # fmt: skip
+
+
+class StrategyModel:
+    """One strategy's model, the part trained in each phase, and where each part starts."""
+
+    def __init__(self, name, num_classes):
+        plan = plans[name]
+        scratch = name == "train_from_scratch"
+        self.model = build(name, num_classes, None if scratch else WEIGHTS)
+        tl_templates.set_trainable(self.model, plan.trainable_blocks, bn_trainable=scratch)
+        blocks = tl_templates.block_names(self.model)
+        # Phase 1: the head, on the output of the (possibly truncated) backbone.
+        self.head_input = None if scratch else blocks[-1]
+        if self.head_input:
+            _, self.head = caching.split_at_block(self.model, self.head_input)
+            compile_model(self.head, HEAD_LEARNING_RATE)
+        # Phase 2: the part above the last frozen block (all of it without a cache).
+        self.phase_2 = plan.fine_tune_learning_rate is not None or scratch
+        self.cut = None
+        if CACHE_FROZEN_BLOCKS and not scratch:
+            self.cut = caching.last_frozen_block(self.model)
+        if self.phase_2:
+            _, self.upper = caching.split_at_block(self.model, self.cut)
+            if scratch:
+                experiments.set_batch_norm_momentum(self.model, SCRATCH_BATCH_NORM_MOMENTUM)
+                compile_model(self.upper, plan.head_learning_rate)
+            else:
+                compile_model(self.upper, plan.fine_tune_learning_rate * LEARNING_RATE_SCALE)
+
+
+models = {}  # (strategy, number of classes) -> StrategyModel
+for target in targets.values():
+    for name in advisor.STRATEGIES:
+        models.setdefault((name, target.num_classes), StrategyModel(name, target.num_classes))
+
+# %% [markdown]
+# Starting weights: the pretrained backbone with a new head drawn from the seed (or the
+# same, truncated), or random weights everywhere for training from scratch. The outputs
+# of the frozen blocks come from one pass of the pretrained backbone over the images
+# (`caching.block_outputs`).
+
+# %%
+pretrained = tl_templates.build_backbone(BACKBONE, input_shape, WEIGHTS)
+used = {m.cut for m in models.values()} | {m.head_input for m in models.values()}
+cached_blocks = [block for block in tl_templates.block_names(pretrained) if block in used]
+extractor = caching.block_outputs(pretrained, cached_blocks)
+print("cached block outputs:", cached_blocks)
+
+
+def features(images):
+    outputs = experiments.predict(extractor, images)
+    outputs = outputs if len(cached_blocks) > 1 else [outputs]
+    return dict(zip(cached_blocks, outputs, strict=True))
+
+
+starts = {}  # (start, number of classes, seed) -> weights
+
+
+def start_weights(name, num_classes, seed):
+    start = ("scratch" if name == "train_from_scratch"
+             else "truncated" if plans[name].truncate_after else "full")  # fmt: skip
+    if (start, num_classes, seed) not in starts:
+        weights = None if start == "scratch" else WEIGHTS
+        starts[(start, num_classes, seed)] = experiments.initial_weights(
+            lambda: build(name, num_classes, weights), seed)  # fmt: skip
+    return start, starts[(start, num_classes, seed)]
+
+
+test_features = {similarity: features(target.test[0]) for similarity, target in targets.items()}
+
+# %% [markdown]
+# ## The runs
+# For every target, size and seed: one training set, then each strategy from its start.
+# Strategies that share a start (feature extraction, fine-tune top, fine-tune all) share
+# phase 1 too.
+
+# %%
+results = Results()
+
+
+def score(strategy_model, cached_test, test_labels, test_images):
+    if strategy_model.phase_2 and strategy_model.cut is None:
+        return experiments.accuracy(strategy_model.upper, test_images, test_labels)
+    if strategy_model.phase_2:
+        return experiments.accuracy(strategy_model.upper, cached_test[strategy_model.cut],
+                                    test_labels)  # fmt: skip
+    return experiments.accuracy(strategy_model.head, cached_test[strategy_model.head_input],
+                                test_labels)  # fmt: skip
+
+
+for similarity, target in targets.items():
+    test_images, test_labels = target.test
+    for size, examples in SIZES.items():
+        for seed in SEEDS:
+            images, labels = target.sample(examples // target.num_classes, seed)
+            cached = features(images)
+            after_phase_1 = {}  # start -> weights after phase 1
+
+            def fit(part, inputs, steps):
+                experiments.fit_steps(part, inputs, labels, steps=steps, batch_size=BATCH_SIZE,
+                                      seed=seed)  # fmt: skip
+
+            for name in advisor.STRATEGIES:
+                strategy_model = models[(name, target.num_classes)]
+                start, weights = start_weights(name, target.num_classes, seed)
+                strategy_model.model.set_weights(weights)
+                if strategy_model.head_input:  # phase 1, shared by strategies with one start
+                    if start not in after_phase_1:
+                        experiments.restart(strategy_model.head)
+                        fit(strategy_model.head, cached[strategy_model.head_input], HEAD_STEPS)
+                        after_phase_1[start] = strategy_model.model.get_weights()
+                    strategy_model.model.set_weights(after_phase_1[start])
+                if strategy_model.phase_2:
+                    experiments.restart(strategy_model.upper)
+                    inputs = images if strategy_model.cut is None else cached[strategy_model.cut]
+                    fit(strategy_model.upper, inputs, STEPS[size])
+                results.add(similarity=similarity, size=size, strategy=name, seed=seed,
+                            accuracy=score(strategy_model, test_features[similarity],
+                                           test_labels, test_images))  # fmt: skip
+        print(f"{similarity}/{size}: done")
+
+# %%
+print(f"test accuracy, mean ± std over {len(SEEDS)} seeds:")
+print(results.table("accuracy", rows="strategy", columns=("similarity", "size")))
+
+# %% [markdown]
+# ## The heat map
+# Rows: strategies. Columns: the four cases. Each cell shows mean ± std test accuracy;
+# the red outline is the advisor's pick for that case, asked with the real number of
+# training examples and the backbone's source size.
+
+# %%
+cells = [(similarity, size) for similarity in TARGETS for size in SIZES]
+picks = {
+    (similarity, size): tl_templates.advise(
+        target_examples=SIZES[size], similarity=similarity, backbone=BACKBONE
+    ).strategy
+    for similarity, size in cells
+}
+grid = [[results.values("accuracy", strategy=name, similarity=similarity, size=size)
+         for similarity, size in cells] for name in advisor.STRATEGIES]  # fmt: skip
+marks = [(advisor.STRATEGIES.index(picks[cell]), column) for column, cell in enumerate(cells)]
+plots.heatmap(grid, list(advisor.STRATEGIES),
+              [f"{similarity}\n{size} ({SIZES[size]:,})" for similarity, size in cells],
+              marks=marks, title=f"test accuracy (%), {BACKBONE}");
+
+# %% [markdown]
+# ## Verdict
+# Computed from this run's numbers. Within a cell, all strategies trained on the same
+# examples for a given seed, so they are compared seed by seed (paired).
+
+# %%
+def scores(name, similarity, size):
+    return results.values("accuracy", strategy=name, similarity=similarity, size=size)
+
+
+matches = 0
+for similarity, size in cells:
+    pick = picks[(similarity, size)]
+    best = max(advisor.STRATEGIES, key=lambda name: np.mean(scores(name, similarity, size)))
+    said = f"{similarity}/{size} ({SIZES[size]:,} examples): the advisor picks {pick}"
+    if best == pick:
+        matches += 1
+        print(f"{said}, which scored best ({100 * np.mean(scores(pick, similarity, size)):.1f}%).")
+        continue
+    comparison = compare(pick, scores(pick, similarity, size), best,
+                         scores(best, similarity, size), rule="similar", paired=True)
+    gap = f"{-comparison.difference:.1f} ± {comparison.standard_error:.1f} points"
+    if comparison.real:
+        print(f"{said}; {best} did better, by {gap}: more than the noise.")
+    else:
+        matches += 1
+        print(f"{said}; {best} scored highest, but only by {gap}: within the noise.")
+print(f"\nThe advisor's pick was the best, or within the noise of the best, in {matches} of "
+      f"{len(cells)} cases.")
+for similarity in TARGETS:
+    gains = {size: np.subtract(scores("fine_tune_all", similarity, size),
+                               scores("feature_extraction", similarity, size))
+             for size in SIZES}  # fmt: skip
+    small, large = list(SIZES)
+    comparison = compare(large, gains[large], small, gains[small])
+    shown = {"higher": "as the rule predicts", "similar": "within the noise: not shown in this run",
+             "lower": "less, against the rule, in this run"}[comparison.outcome]
+    print(f"{similarity}: fine-tuning every block added {100 * gains[small].mean():+.1f} points "
+          f"over feature extraction with the {small} target, {100 * gains[large].mean():+.1f} "
+          f"with the {large} one. The rule expects more with more data: "
+          f"{comparison.difference:+.1f} ± {comparison.standard_error:.1f} points, {shown}.")
+print(f"\n({timer.report()})")

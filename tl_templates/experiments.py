@@ -1,0 +1,243 @@
+"""Helpers for running the same training many times: seeds, strategies, sizes.
+
+The notebooks compare strategies over several seeds. Compiling a Keras model
+costs seconds (its training step is traced into a graph), so an experiment
+compiles each model once and `restart`s it for every run: weights back to a
+starting point, optimizer state cleared, a new learning rate if wanted. That
+trains exactly like a freshly built and compiled model.
+"""
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def build_classifier(backbone, num_classes, dropout_rate=0.2, name="classifier"):
+    """A backbone with a new head: global average pooling, dropout, softmax.
+
+    The last layer computes in float32 even under a mixed-precision policy,
+    so the softmax and the loss stay numerically safe.
+
+    Args:
+        backbone: keras.Model. From `tl_templates.build_backbone` (possibly truncated).
+        num_classes: int. Size of the new output layer.
+        dropout_rate: float. Dropout before the output layer (0 for none).
+        name: str. The model's name.
+
+    Returns:
+        A `keras.Model`: input -> backbone -> head layers, in sequence.
+
+    Examples:
+
+    >>> import tl_templates
+    >>> from tl_templates import experiments
+    >>> backbone = tl_templates.build_backbone("lab_glyphs", weights=None)
+    >>> model = experiments.build_classifier(backbone, num_classes=10)
+    >>> model.output.shape, model.layers[-1].dtype_policy.compute_dtype
+    ((None, 10), 'float32')
+    """
+    inputs = keras.Input(backbone.inputs[0].shape[1:], name="image")
+    features = keras.layers.GlobalAveragePooling2D(name="pool")(backbone(inputs))
+    if dropout_rate:
+        features = keras.layers.Dropout(dropout_rate, name="dropout")(features)
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="predictions"
+    )(features)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def set_batch_norm_momentum(model, momentum):
+    """Sets the momentum of every BatchNormalization layer in `model` (nested ones too).
+
+    Keras' default, 0.99, makes the moving averages (used at inference) follow
+    the training batches over hundreds of steps. A network trained from scratch
+    for only tens of steps needs a lower value such as 0.8, or it is evaluated
+    with statistics that never caught up. Set it before compiling.
+
+    Returns:
+        int. How many layers were changed.
+    """
+    changed = 0
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+            changed += 1
+    return changed
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        yield from _all_layers(layer)
+
+
+def initial_weights(build_model, seed):
+    """The weights `build_model()` starts with under `seed` (for `restart`).
+
+    Args:
+        build_model: callable. Builds a fresh model (not compiled).
+        seed: int. Seeds Python, NumPy and Keras before building.
+
+    Returns:
+        A list of NumPy arrays, as `model.get_weights()`.
+    """
+    keras.utils.set_random_seed(seed)
+    return build_model().get_weights()
+
+
+def restart(model, weights=None, learning_rate=None):
+    """Resets a compiled model for a new run, without compiling it again.
+
+    Sets `weights` (if given), clears the optimizer's state (step count,
+    Adam's moments) and optionally sets a new learning rate. Under mixed
+    precision the loss scale is kept. For a part of a model (from
+    `tl_templates.caching.split_at_block`), set the whole model's weights and
+    then `restart(part)` to clear the part's optimizer.
+
+    Args:
+        model: keras.Model. Compiled.
+        weights: list or None. From `model.get_weights()` or `initial_weights`.
+        learning_rate: float or None. None keeps the current one.
+    """
+    if weights is not None:
+        model.set_weights(weights)
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    for variable in optimizer.variables:
+        if variable is not optimizer.learning_rate:
+            variable.assign(keras.ops.zeros_like(variable))
+    if learning_rate is not None:
+        optimizer.learning_rate.assign(learning_rate)
+
+
+def training_dataset(images, labels, batch_size, steps, seed=0):
+    """`steps` full batches, in an order that depends on `seed` only.
+
+    Every example is seen once per pass, in a new random order each pass
+    (drawn with NumPy from `seed`, so two runs with the same seed see the same
+    batches whatever else ran before). Full batches keep one traced training
+    step for every run.
+    """
+    rng = np.random.default_rng(seed)
+    passes = -(-steps * batch_size // len(labels))  # ceiling
+    order = np.concatenate([rng.permutation(len(labels)) for _ in range(passes)])
+    images, labels = tf.constant(np.asarray(images)), tf.constant(np.asarray(labels, "int32"))
+    dataset = tf.data.Dataset.from_tensor_slices(order[: steps * batch_size])
+    dataset = dataset.batch(batch_size).map(
+        lambda index: (tf.cast(tf.gather(images, index), tf.float32), tf.gather(labels, index))
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def fit_steps(model, images, labels, steps, batch_size=32, seed=0, epochs=1, validation=None):
+    """Trains a compiled model for `epochs` x `steps` steps of `batch_size` examples.
+
+    Counting steps rather than passes over the data gives every run the same
+    amount of training whatever the size of its training set.
+
+    Args:
+        model: keras.Model. Compiled.
+        images: array. Inputs (images, or features cached by `tl_templates.caching`).
+        labels: array. Integer labels.
+        steps: int. Steps per epoch.
+        batch_size: int. Examples per step.
+        seed: int. Shuffling seed.
+        epochs: int. Epochs, each ending with a validation pass if `validation`.
+        validation: tuple or None. `(inputs, labels)` scored after each epoch.
+
+    Returns:
+        The Keras `History`.
+    """
+    if validation is not None:
+        validation = (np.asarray(validation[0], "float32"), np.asarray(validation[1], "int32"))
+    return model.fit(
+        training_dataset(images, labels, batch_size, steps * epochs, seed),
+        steps_per_epoch=steps,
+        epochs=epochs,
+        validation_data=validation,
+        validation_batch_size=256,
+        shuffle=False,  # the dataset is already in a random order
+        verbose=0,
+    )
+
+
+def predict(model, inputs, batch_size=256):
+    """`model`'s outputs for `inputs`, batch by batch, in inference mode.
+
+    Calls the model eagerly rather than through `model.predict`, which traces a
+    new graph for each new input shape: with many small models and sets of
+    different sizes, tracing would cost more than the predictions. A model
+    with several outputs gives a list of arrays.
+    """
+    inputs = np.asarray(inputs, dtype="float32")
+    batches = [
+        model(inputs[start : start + batch_size], training=False)
+        for start in range(0, len(inputs), batch_size)
+    ]
+    if isinstance(batches[0], (list, tuple)):
+        return [np.concatenate([np.asarray(batch[i]) for batch in batches])
+                for i in range(len(batches[0]))]  # fmt: skip
+    return np.concatenate([np.asarray(batch) for batch in batches])
+
+
+def accuracy(model, images, labels, batch_size=256):
+    """Fraction of `images` whose most probable class is the label."""
+    probabilities = predict(model, images, batch_size)
+    return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
+
+
+def use_mixed_precision():
+    """Turns on mixed precision (float16 compute, float32 weights) when a GPU is present.
+
+    About twice as fast on Colab's GPUs, no gain on a CPU. Models built
+    afterwards follow the policy; `build_classifier` keeps its output float32.
+
+    Returns:
+        bool. Whether mixed precision is now on.
+    """
+    if not tf.config.list_physical_devices("GPU"):
+        return False
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    return True
+
+
+class Stopwatch:
+    """Seconds spent inside `with stopwatch:` blocks, added up.
+
+    Examples:
+
+    >>> from tl_templates import experiments
+    >>> stopwatch = experiments.Stopwatch()
+    >>> with stopwatch:
+    ...     pass
+    >>> stopwatch.seconds >= 0
+    True
+    """
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __enter__(self):
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.seconds += time.perf_counter() - self._started
+
+
+class RunTimer:
+    """Wall-clock and CPU time since it was made, for the end of a notebook.
+
+    CPU time counts the work of every thread of this process; unlike the wall
+    clock, it hardly changes when other programs share the machine.
+    """
+
+    def __init__(self):
+        self.wall_started = time.perf_counter()
+        self.cpu_started = time.process_time()
+
+    def report(self):
+        wall = time.perf_counter() - self.wall_started
+        cpu = time.process_time() - self.cpu_started
+        return f"this run took {wall:.0f} s of wall-clock time and {cpu:.0f} s of CPU time"
