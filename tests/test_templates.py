@@ -216,4 +216,4 @@ def test_cli_list_shows_each_template_with_one_line(capsys):
 
     assert cli.main(["list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("image-classifier  Image classifier")
+    assert any(line.startswith("image-classifier  Image classifier") for line in lines)

@@ -36,6 +36,19 @@ _EXPORTS = {
     "plot_history": "tl_templates.training",
     "read_history": "tl_templates.training",
     "train_classifier": "tl_templates.training",
+    "fit_to_length": "tl_templates.audio",
+    "read_wav": "tl_templates.audio",
+    "sliding_windows": "tl_templates.audio",
+    "AudioAugmentation": "tl_templates.audio_frontend",
+    "LogMelSpectrogram": "tl_templates.audio_frontend",
+    "AudioFolder": "tl_templates.audio_folder",
+    "AudioSplits": "tl_templates.audio_folder",
+    "load_audio_splits": "tl_templates.audio_folder",
+    "scan_audio_folder": "tl_templates.audio_folder",
+    "HubAudioEmbedding": "tl_templates.audio_backbones",
+    "load_yamnet_weights": "tl_templates.audio_backbones",
+    "export_tflite": "tl_templates.tflite",
+    "run_tflite": "tl_templates.tflite",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -10,6 +10,8 @@ def load_model(path):
     layer) is refused instead of run. The kit's own layers are registered
     first, so its models load by name.
     """
+    import tl_templates.audio_backbones  # noqa: F401  (registers HubAudioEmbedding)
+    import tl_templates.audio_frontend  # noqa: F401  (registers the audio layers)
     import tl_templates.preprocessing  # noqa: F401  (registers ImageNetPreprocessing)
 
     return keras.saving.load_model(path, safe_mode=True)

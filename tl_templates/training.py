@@ -165,7 +165,8 @@ def train_classifier(
     Args:
         model: keras.Model. A classifier built as input -> backbone -> head.
         plan: tl_templates.Plan. From `tl_templates.advise` or `plan_strategy`.
-        train: tuple. `(uint8 images, integer labels)`.
+        train: tuple. `(inputs, integer labels)`: uint8 images, or float32
+            waveforms for an audio model.
         validation: tuple. Same, used to pick the best epoch.
         head_epochs: int. Phase 1 epochs (feature extraction).
         fine_tune_epochs: int. Phase 2 epochs; `train_from_scratch` trains
@@ -173,7 +174,10 @@ def train_classifier(
         batch_size: int. Examples per step.
         output_dir: str or Path. Gets `history.csv` (replaced), `logs/`
             (TensorBoard) and `checkpoints/best.weights.h5`.
-        augment: bool. Random shifts, rotations and zooms on the training images.
+        augment: bool or keras.layers.Layer. True: random shifts, rotations
+            and zooms on the training images; a layer (such as
+            `tl_templates.AudioAugmentation` for waveforms): that layer,
+            called with `training=True` on each training batch.
         seed: int. Shuffling and augmentation seed.
         verbose: int. Keras progress output (0 silent, 1 bars, 2 a line per epoch).
         restore_best: bool. End with the weights of the best validation epoch
@@ -188,7 +192,10 @@ def train_classifier(
     history_path = output_dir / "history.csv"
     history_path.unlink(missing_ok=True)  # a new run starts a new history
     best = BestWeights(model, best_path)
-    augmentation = default_augmentation(seed) if augment else None
+    if isinstance(augment, keras.layers.Layer):
+        augmentation = augment
+    else:
+        augmentation = default_augmentation(seed) if augment else None
     train_data = make_dataset(
         *train, batch_size, shuffle=True, seed=seed, augmentation=augmentation
     )
@@ -212,7 +219,7 @@ def train_classifier(
         results.append(PhaseResult("scratch", epochs, max(scores), scores[-1], seconds))
     else:
         set_trainable(model, [])  # phase 1: the whole backbone frozen
-        if augment:
+        if augmentation is not None:
             compile_classifier(model, plan.head_learning_rate)
             scores, seconds = _fit(
                 model, train_data, validation_data, head_epochs, 0,
