@@ -23,7 +23,7 @@ LAB_GLYPHS_SOURCE_IMAGES = 47_000
 # AudioSet's clips (10 s YouTube excerpts), the source task of YAMNet.
 AUDIOSET_CLIPS = 2_084_320
 # Training clips of the lab_speech source task (data/lab_speech/CARD.md).
-LAB_SPEECH_SOURCE_CLIPS = 24_000
+LAB_SPEECH_SOURCE_CLIPS = 13_200
 # 0.975 s at 16 kHz: the samples that make one 96x64 log-mel patch, the input
 # YAMNet was trained on (tl_templates.audio_frontend.PATCH_SAMPLES).
 AUDIO_PATCH_SAMPLES = 15_600

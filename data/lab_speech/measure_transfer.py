@@ -31,6 +31,7 @@ import keras
 import numpy as np
 
 import tl_templates
+from tl_templates import training
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -54,7 +55,7 @@ def fit(model, learning_rate, clips, labels, steps, seed, augment):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    dataset = tl_templates.training.make_dataset(
+    dataset = training.make_dataset(
         clips, labels, min(32, len(labels)), shuffle=True, seed=seed,
         augmentation=tl_templates.AudioAugmentation(seed=seed) if augment else None,
     )  # fmt: skip
@@ -85,7 +86,7 @@ def run(shots, seed, pool, test, validation):
     # Feature extraction: the frozen backbone runs once; the head trains on its outputs.
     tl_templates.set_trainable(model, [])
     features = backbone.predict(x, verbose=0)
-    fit(tl_templates.training.head_model(model), 3e-3, features, y, STEPS, seed, augment=False)
+    fit(training.head_model(model), 3e-3, features, y, STEPS, seed, augment=False)
     results["feature_extraction"] = accuracy(model, *test)
     head_weights = model.get_weights()
 
@@ -144,32 +145,33 @@ def main():
             table[shots][f"{method}_learning_rates"] = [r[f"{method}_learning_rate"] for r in runs]
         table[shots]["runs"] = runs
 
+    # Results for other numbers of examples per class (earlier runs) are kept.
+    summary = json.loads(args.output.read_text()) if args.output.exists() else {"shots": {}}
+    summary.update(
+        target="wake word (background / marvin / other words), Flite voices, test 300 clips",
+        classes=list(speech_synthesis.WAKE_WORD_CLASSES),
+        steps=STEPS,
+        fine_tune_learning_rates=list(FINE_TUNE_LEARNING_RATES),
+        scratch_learning_rates=list(SCRATCH_LEARNING_RATES),
+    )
+    for shots, row in table.items():
+        summary["shots"][str(shots)] = {
+            "seeds": args.seeds,
+            "seconds": round(time.perf_counter() - started, 1),
+            **{f"{method}_mean": round(row[method][0], 4) for method in METHODS},
+            **{f"{method}_std": round(row[method][1], 4) for method in METHODS},
+            "chosen_learning_rates": {
+                method: row[f"{method}_learning_rates"] for method in ("fine_tuning", "scratch")
+            },
+            "runs": row["runs"],
+        }
+    args.output.write_text(json.dumps(summary, indent=2) + "\n")
+
     print("\n| examples per class | feature extraction | fine-tuning | from scratch |")
     print("|---|---|---|---|")
-    for shots, row in table.items():
-        cells = [f"{row[m][0]:.1%} ± {row[m][1]:.1%}" for m in METHODS]
+    for shots, row in sorted(summary["shots"].items(), key=lambda item: int(item[0])):
+        cells = [f"{row[f'{m}_mean']:.1%} ± {row[f'{m}_std']:.1%}" for m in METHODS]
         print(f"| {shots} | " + " | ".join(cells) + " |")
-    summary = {
-        "target": "wake word (marvin / other words / background), Flite voices, test 300 clips",
-        "classes": list(speech_synthesis.WAKE_WORD_CLASSES),
-        "seeds": args.seeds,
-        "steps": STEPS,
-        "seconds": round(time.perf_counter() - started, 1),
-        **{
-            f"{method}_{shots}_shot{suffix}": round(row[method][index], 4)
-            for shots, row in table.items()
-            for method in METHODS
-            for index, suffix in ((0, ""), (1, "_std"))
-        },
-        "learning_rates": {
-            f"{method}_{shots}_shot": row[f"{method}_learning_rates"]
-            for shots, row in table.items()
-            for method in ("fine_tuning", "scratch")
-        },
-        "runs": {str(shots): row["runs"] for shots, row in table.items()},
-    }
-    args.output.write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in summary.items() if k != "runs"}))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ class Config:
     truncate_after: str = ""  # strategy "custom": last block kept ("" keeps all)
 
     # Training
-    head_epochs: int = 40  # phase 1: new head on the frozen backbone (cheap when cached)
+    head_epochs: int = 150  # phase 1: new head on the frozen backbone (cheap when cached)
     fine_tune_epochs: int = 10  # phase 2: unfrozen blocks, small learning rate
     batch_size: int = 32  # clips per step
     head_learning_rate: float | None = None  # None: the plan's (1e-3)

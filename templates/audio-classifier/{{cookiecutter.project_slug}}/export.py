@@ -24,7 +24,7 @@ def main(argv=None):
     parser.add_argument("--check", type=Path, help="a WAV clip to compare on (default: one sample clip)")
     args = parser.parse_args(argv)
 
-    model = tl_templates.load_model(args.model)
+    model = tl_templates.load_model(args.model, compile=False)  # for prediction only
     output = args.output or args.model.with_suffix(".tflite")
     tl_templates.export_tflite(model, output)
 

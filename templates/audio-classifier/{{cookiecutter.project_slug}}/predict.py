@@ -42,7 +42,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     config = load_config()
-    model = tl_templates.load_model(args.model)
+    model = tl_templates.load_model(args.model, compile=False)  # for prediction only
     labels = (args.model.parent / "labels.txt").read_text(encoding="utf-8").split("\n")[:-1]
     window = model.input_shape[1]  # samples the model hears at once
     hop = int(round(config.window_hop_seconds * SAMPLE_RATE))
