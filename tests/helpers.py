@@ -5,6 +5,8 @@ import numpy as np
 
 def tiny_input_shape(spec):
     """The smallest input a backbone accepts, to keep tests fast."""
+    if spec.input_kind == "audio":
+        return (spec.min_input_size,)
     size = max(32, spec.min_input_size)
     return (size, size, 3)
 
@@ -34,4 +36,24 @@ def write_image_folder(root, counts, size=16, seed=0):
         for number in range(count):
             pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(folder / f"{number}.png")
+    return root
+
+
+def tone(frequency, samples, sample_rate=16_000, amplitude=0.5):
+    """A sine tone as float32 samples."""
+    time = np.arange(samples) / sample_rate
+    return (amplitude * np.sin(2 * np.pi * frequency * time)).astype("float32")
+
+
+def write_wav_folder(root, counts, samples=15_600, seed=0):
+    """`root/<class>/<n>.wav`: class i is a noisy tone at its own pitch, 16-bit 16 kHz."""
+    from tl_templates.audio import write_wav
+
+    rng = np.random.default_rng(seed)
+    for index, (class_name, count) in enumerate(counts.items()):
+        folder = root / class_name
+        folder.mkdir(parents=True, exist_ok=True)
+        for number in range(count):
+            clip = tone(300.0 * (index + 1) * rng.uniform(0.95, 1.05), samples)
+            write_wav(folder / f"{number}.wav", clip + 0.05 * rng.standard_normal(samples))
     return root

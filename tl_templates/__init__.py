@@ -77,6 +77,19 @@ _EXPORTS = {
     "split_examples": "tl_templates.multitask_data",
     "plot_task_history": "tl_templates.multitask_training",
     "train_multitask": "tl_templates.multitask_training",
+    "fit_to_length": "tl_templates.audio",
+    "read_wav": "tl_templates.audio",
+    "sliding_windows": "tl_templates.audio",
+    "AudioAugmentation": "tl_templates.audio_frontend",
+    "LogMelSpectrogram": "tl_templates.audio_frontend",
+    "AudioFolder": "tl_templates.audio_folder",
+    "AudioSplits": "tl_templates.audio_folder",
+    "load_audio_splits": "tl_templates.audio_folder",
+    "scan_audio_folder": "tl_templates.audio_folder",
+    "HubAudioEmbedding": "tl_templates.audio_backbones",
+    "load_yamnet_weights": "tl_templates.audio_backbones",
+    "export_tflite": "tl_templates.tflite",
+    "run_tflite": "tl_templates.tflite",
 }
 
 __all__ = sorted(_EXPORTS)

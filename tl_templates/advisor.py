@@ -15,7 +15,7 @@ not got far more data than the target.
 import dataclasses
 import math
 
-from tl_templates.registry import get_spec
+from tl_templates.registry import INPUT_KINDS, get_spec
 
 # A target with at least this many labelled examples is "large": enough to
 # fine-tune millions of weights without memorising the training set.
@@ -127,6 +127,7 @@ def advise(
     similarity="similar",
     same_input_type=True,
     backbone=None,
+    input_kind=None,
 ):
     """Chooses a transfer strategy from the rules of thumb.
 
@@ -142,6 +143,10 @@ def advise(
             another kind of input (audio features for an image task).
         backbone: str or None. A registered backbone; the plan then names the
             blocks to train.
+        input_kind: str or None. `"image"` or `"audio"`: the kind of input of
+            your task. With a backbone of another kind (its registry row's
+            `input_kind`), the input types differ, as with
+            `same_input_type=False`.
 
     Returns:
         A `tl_templates.Plan`.
@@ -149,6 +154,12 @@ def advise(
     Examples:
 
     >>> import tl_templates
+    >>> tl_templates.advise(target_examples=60, input_kind="audio",
+    ...                     backbone="lab_speech").strategy
+    'feature_extraction'
+    >>> tl_templates.advise(target_examples=60, input_kind="audio",
+    ...                     backbone="efficientnetb0").strategy
+    'train_from_scratch'
     >>> plan = tl_templates.advise(
     ...     target_examples=200, source_examples=1_281_167, similarity="similar",
     ...     backbone="efficientnetb0")
@@ -159,8 +170,15 @@ def advise(
     'fine_tune_all'
     """
     _check(target_examples, source_examples, similarity)
+    if input_kind is not None and input_kind not in INPUT_KINDS:
+        raise ValueError(
+            f"Unknown input kind. Received: input_kind={input_kind!r}. "
+            f"Known kinds: {', '.join(INPUT_KINDS)}."
+        )
     if source_examples is None and backbone is not None:
         source_examples = get_spec(backbone).source_examples
+    if input_kind is not None and backbone is not None:
+        same_input_type = same_input_type and get_spec(backbone).input_kind == input_kind
     large = target_examples >= LARGE_TARGET_MIN_EXAMPLES
     if not same_input_type:
         strategy = "train_from_scratch"
@@ -243,6 +261,14 @@ def plan_strategy(strategy, backbone=None, reasons=()):
             f"Unknown strategy. Received: strategy={strategy!r}. "
             f"Known strategies: {', '.join(STRATEGIES)}."
         )
+    if backbone and get_spec(backbone).frozen and strategy != "feature_extraction":
+        reasons = [
+            *reasons,
+            f"{get_spec(backbone).name} is a frozen SavedModel: its weights cannot train, so "
+            f"only feature extraction applies instead of {strategy} (the native Keras "
+            "version of the network can be fine-tuned or trained from scratch).",
+        ]
+        strategy = "feature_extraction"
     block_names = get_spec(backbone).block_names if backbone else []
     stages = _stages(block_names)
     plan = Plan(

@@ -21,11 +21,15 @@ def _keras_home():
     return os.path.join(home, "models")
 
 
+def _is_url(weights):
+    return isinstance(weights, str) and weights.startswith(("https://", "http://"))
+
+
 def _resolve_weights(spec, weights):
-    """Returns `None`, `"imagenet"` or an existing file path for `weights`."""
+    """Returns `None`, `"imagenet"`, a URL or an existing path for `weights`."""
     if weights == "pretrained":
         weights = spec.pretrained
-        if weights != "imagenet":
+        if weights != "imagenet" and not _is_url(weights):
             weights = str(DATA_DIR / weights)
     if weights is None or weights == "imagenet":
         if weights == "imagenet" and not spec.source.startswith("keras.applications"):
@@ -34,11 +38,19 @@ def _resolve_weights(spec, weights):
                 "Use weights='pretrained', None, or a path to a weights file."
             )
         return weights
+    if _is_url(weights):  # downloaded (and cached) by the constructor
+        return weights
     path = Path(weights).expanduser()
-    if not path.is_file():
+    # A SavedModel backbone's weights are a folder; the others' a file.
+    if not (path.is_dir() if spec.frozen else path.is_file()):
+        expected = (
+            "a TF-Hub handle or the path of a SavedModel folder"
+            if spec.frozen
+            else "the path of an existing .h5 / .weights.h5 file"
+        )
         raise FileNotFoundError(
-            f"Weights file not found: {path}. Pass weights='pretrained', 'imagenet', None "
-            "(random initialisation), or the path of an existing .h5 / .weights.h5 file."
+            f"Weights {'folder' if spec.frozen else 'file'} not found: {path}. Pass "
+            f"weights='pretrained', 'imagenet', None (random initialisation), or {expected}."
         )
     return str(path)
 
@@ -56,6 +68,13 @@ def _offline_error(spec, error):
 
 
 def _check_input_shape(spec, input_shape):
+    if spec.input_kind == "audio":
+        if len(input_shape) != 1 or input_shape[0] < spec.min_input_size:
+            raise ValueError(
+                f"{spec.name} takes mono 16 kHz waveforms (samples,) of at least "
+                f"{spec.min_input_size} samples. Received: input_shape={input_shape}."
+            )
+        return
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(
             f"Backbones take RGB images (height, width, 3). Received: input_shape={input_shape}."
@@ -70,20 +89,23 @@ def _check_input_shape(spec, input_shape):
 def build_backbone(name, input_shape=None, weights="pretrained"):
     """Builds a registered backbone as a flat Keras model named after its registry key.
 
-    The model takes raw RGB pixels in [0, 255] (preprocessing is inside it) and
-    returns the last feature map, with no pooling and no classifier: add your
-    own head. Its layers split into the named blocks of the registry row, see
-    `tl_templates.list_blocks`.
+    The model takes raw RGB pixels in [0, 255] (preprocessing is inside it),
+    or for audio backbones mono 16 kHz waveforms in [-1, 1] (the log-mel front
+    end is inside it), and returns the last feature map, with no pooling and
+    no classifier: add your own head. Its layers split into the named blocks
+    of the registry row, see `tl_templates.list_blocks`.
 
     Args:
         name: str. A registered backbone, see `tl_templates.backbone_names()`.
-        input_shape: tuple. `(height, width, 3)`; defaults to the size the
-            pretrained weights were made for.
+        input_shape: tuple. `(height, width, 3)`, or `(samples,)` for audio;
+            defaults to the size the pretrained weights were made for.
         weights: str or None. `"pretrained"` (ImageNet for keras.applications
-            backbones, the bundled file for lab backbones), `"imagenet"` (the
-            real Keras download, cached under `$KERAS_HOME/models`), `None`
-            (random initialisation), or the path of a weights file: a Keras
-            `.h5` download or a `.weights.h5` saved from a model of this builder.
+            backbones, the bundled file for lab backbones, the published
+            files for YAMNet), `"imagenet"` (the real Keras download, cached
+            under `$KERAS_HOME/models`), `None` (random initialisation), or the
+            path of a weights file: a Keras `.h5` download (such as
+            `yamnet.h5`) or a `.weights.h5` saved from a model of this
+            builder; for `yamnet_hub`, a TF-Hub handle or SavedModel folder.
 
     Returns:
         A `keras.Model`.
@@ -103,7 +125,7 @@ def build_backbone(name, input_shape=None, weights="pretrained"):
     ('mobilenetv3small', (None, 1, 1, 576))
     """
     spec = get_spec(name)
-    input_shape = tuple(input_shape or (spec.default_input_size, spec.default_input_size, 3))
+    input_shape = tuple(input_shape or spec.input_shape())
     _check_input_shape(spec, input_shape)
     weights = _resolve_weights(spec, weights)
     module_name, function_name = spec.constructor.rsplit(".", 1)

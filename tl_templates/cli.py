@@ -52,17 +52,18 @@ def _backbones(args):
 
 def _blocks(args):
     spec = registry.get_spec(args.name)
-    size = args.input_size or spec.default_input_size
+    shape = spec.input_shape(args.input_size)
     with _quiet_native_stderr():
         from tl_templates import backbones, blocks
 
-        model = backbones.build_backbone(spec.name, input_shape=(size, size, 3), weights=None)
+        model = backbones.build_backbone(spec.name, input_shape=shape, weights=None)
         rows = [block.to_dict() for block in blocks.list_blocks(model)]
         table = blocks.block_table(model)
     if args.json:
-        _print_json({"backbone": spec.name, "input_shape": [size, size, 3], "blocks": rows})
+        _print_json({"backbone": spec.name, "input_shape": list(shape), "blocks": rows})
         return
-    print(f"{spec.name} ({spec.description}), input {size}x{size}x3, weights=None\n")
+    described = f"{shape[0]} samples" if spec.input_kind == "audio" else "x".join(map(str, shape))
+    print(f"{spec.name} ({spec.description}), input {described}, weights=None\n")
     print(table)
 
 
@@ -73,6 +74,7 @@ def _advise(args):
         similarity=args.similarity,
         same_input_type=not args.different_input,
         backbone=args.backbone,
+        input_kind=args.input_kind,
     )
     if args.json:
         _print_json(plan.to_dict())
@@ -157,7 +159,9 @@ def build_parser():
     )
     command.add_argument("name", help="a registered backbone, e.g. efficientnetb0")
     command.add_argument(
-        "--input-size", type=_positive_int, help="image side in pixels (default: the backbone's)"
+        "--input-size",
+        type=_positive_int,
+        help="image side in pixels, or samples for audio (default: the backbone's)",
     )
     command.add_argument("--json", action="store_true", help="print JSON")
     command.set_defaults(run=_blocks)
@@ -188,6 +192,12 @@ def build_parser():
         help="the source network was trained on another kind of input",
     )
     command.add_argument("--backbone", help="name the blocks to train for this backbone")
+    command.add_argument(
+        "--input-kind",
+        choices=registry.INPUT_KINDS,
+        help="your task's input; with --backbone, another kind than the backbone's means "
+        "transfer will not help",
+    )
     command.add_argument("--json", action="store_true", help="print JSON")
     command.set_defaults(run=_advise)
 

@@ -138,7 +138,7 @@ def split_indices(labels, class_names, validation_fraction, test_fraction, seed)
         )
         if len(members) < validation_count + test_count + 1:
             raise ValueError(
-                f"Class {name!r} has {len(members)} image(s); it needs at least "
+                f"Class {name!r} has {len(members)} example(s); it needs at least "
                 f"{validation_count + test_count + 1} for a train/validation/test split."
             )
         validation.extend(members[:validation_count])

@@ -20,6 +20,18 @@ import re
 IMAGENET_TRAIN_IMAGES = 1_281_167
 # Training images of the lab_glyphs source task (data/lab_glyphs/CARD.md).
 LAB_GLYPHS_SOURCE_IMAGES = 47_000
+# AudioSet's clips (10 s YouTube excerpts), the source task of YAMNet.
+AUDIOSET_CLIPS = 2_084_320
+# Training clips of the lab_speech source task (data/lab_speech/CARD.md).
+LAB_SPEECH_SOURCE_CLIPS = 13_200
+# 0.975 s at 16 kHz: the samples that make one 96x64 log-mel patch, the input
+# YAMNet was trained on (tl_templates.audio_frontend.PATCH_SAMPLES).
+AUDIO_PATCH_SAMPLES = 15_600
+# Where the published YAMNet weights and SavedModel live.
+YAMNET_WEIGHTS_URL = "https://storage.googleapis.com/audioset/yamnet.h5"
+YAMNET_HUB_HANDLE = "https://tfhub.dev/google/yamnet/1"
+
+INPUT_KINDS = ("image", "audio")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,20 +42,28 @@ class BackboneSpec:
         name: str. Registry key, lower case (`"efficientnetb0"`).
         constructor: str. Dotted path of the function that builds the model.
         preprocessing: str. `"included"` when the constructor's model already
-            maps raw 0-255 pixels to its input range, else the mode of
+            maps raw 0-255 pixels (or, for audio, waveforms) to its input, else the mode of
             `tl_templates.ImageNetPreprocessing` (`"tf"`, `"torch"`, `"caffe"`)
             that `build_backbone` puts in front of the network.
         blocks: tuple. Ordered `(block_name, pattern)` pairs, see module doc.
-        default_input_size: int. Image side the pretrained weights were made for.
-        min_input_size: int. Smallest image side the architecture accepts.
-        pretrained: str. What `weights="pretrained"` means: `"imagenet"` or a
-            file under the kit's data folder (`tl_templates.paths.DATA_DIR`).
+        default_input_size: int. Image side the pretrained weights were made
+            for; for audio, the waveform length in samples at 16 kHz.
+        min_input_size: int. Smallest image side (or waveform length) the
+            architecture accepts.
+        pretrained: str. What `weights="pretrained"` means: `"imagenet"`, a
+            file under the kit's data folder (`tl_templates.paths.DATA_DIR`),
+            or a URL (a weights file, or a TF-Hub handle).
         source_examples: int. Size of the source task the pretrained weights
             learned (ImageNet-1k: 1,281,167 images); the advisor compares it
             with your data.
         description: str. One line for `tl-templates backbones`.
         constructor_kwargs: tuple. Extra `(key, value)` arguments for the
             constructor.
+        input_kind: str. `"image"` (raw RGB pixels `(height, width, 3)`) or
+            `"audio"` (mono 16 kHz waveforms `(samples,)`).
+        frozen: bool. True for a SavedModel whose weights cannot train (one
+            frozen block): only feature extraction applies, and there is no
+            random initialisation.
     """
 
     name: str
@@ -56,6 +76,14 @@ class BackboneSpec:
     source_examples: int = IMAGENET_TRAIN_IMAGES
     description: str = ""
     constructor_kwargs: tuple = ()
+    input_kind: str = "image"
+    frozen: bool = False
+
+    def input_shape(self, size=None):
+        """The input shape for `size` (default: `default_input_size`):
+        `(size, size, 3)` for images, `(size,)` samples for audio."""
+        size = int(size or self.default_input_size)
+        return (size,) if self.input_kind == "audio" else (size, size, 3)
 
     @property
     def block_names(self):
@@ -293,7 +321,58 @@ _LAB_SPECS = (
     ),
 )
 
-BACKBONES = {spec.name: spec for spec in (*_SPECS, *_LAB_SPECS)}
+# Audio backbones: 16 kHz waveforms in, with the log-mel front end in the stem.
+# YAMNet (tl_templates.audio_backbones): its 14 layers grouped by resolution,
+# like the stages of the MobileNetV1 it is.
+_YAMNET_BLOCKS = (
+    STEM,  # waveform, log-mel front end, layer1 (3x3 conv)
+    ("block1", r"^layer2_"),
+    ("block2", r"^layer(3|4)_"),
+    ("block3", r"^layer(5|6)_"),
+    ("block4", r"^layer(7|8|9|10|11|12)_"),
+    ("block5", r"^layer(13|14)_"),
+)
+_AUDIO_SPECS = (
+    BackboneSpec(
+        name="yamnet",
+        constructor="tl_templates.audio_backbones.build_yamnet",
+        preprocessing="included",
+        blocks=_YAMNET_BLOCKS,
+        default_input_size=AUDIO_PATCH_SAMPLES,
+        min_input_size=AUDIO_PATCH_SAMPLES,
+        pretrained=YAMNET_WEIGHTS_URL,
+        source_examples=AUDIOSET_CLIPS,
+        description="YAMNet (MobileNetV1 on log-mel patches), 3.2M params, AudioSet weights",
+        input_kind="audio",
+    ),
+    BackboneSpec(
+        name="yamnet_hub",
+        constructor="tl_templates.audio_backbones.build_yamnet_hub",
+        preprocessing="included",
+        blocks=(STEM,),
+        default_input_size=AUDIO_PATCH_SAMPLES,
+        min_input_size=AUDIO_PATCH_SAMPLES,
+        pretrained=YAMNET_HUB_HANDLE,
+        source_examples=AUDIOSET_CLIPS,
+        description="YAMNet from TensorFlow Hub: one frozen block, 1024-d embeddings",
+        input_kind="audio",
+        frozen=True,
+    ),
+    BackboneSpec(
+        name="lab_speech",
+        constructor="tl_templates.audio_backbones.build_lab_speech",
+        preprocessing="included",
+        blocks=(STEM, *_stages(r"^block{}_", 4), ("top", r"^top_")),
+        default_input_size=AUDIO_PATCH_SAMPLES,
+        min_input_size=AUDIO_PATCH_SAMPLES,
+        pretrained="lab_speech/lab_speech.weights.h5",
+        source_examples=LAB_SPEECH_SOURCE_CLIPS,
+        description="Lab audio CNN, 0.25M params, pretrained offline on synthesized words",
+        input_kind="audio",
+    ),
+)
+
+BACKBONES = {spec.name: spec for spec in (*_SPECS, *_LAB_SPECS, *_AUDIO_SPECS)}
 
 
 def _normalise(name):

@@ -62,7 +62,7 @@ def read_model_config(path):
         ) from None
 
 
-def load_model(path):
+def load_model(path, compile=True):
     """Loads a `.keras` file saved by the kit or a generated project, safely.
 
     Refuses, before Keras reads it, a file that contains a Lambda layer:
@@ -73,6 +73,8 @@ def load_model(path):
 
     Args:
         path: str or Path. A `.keras` file.
+        compile: bool. Restore the optimizer and loss too; `False` for
+            prediction only (faster, and no optimizer-state warnings).
 
     Returns:
         The `keras.Model`.
@@ -94,6 +96,8 @@ def load_model(path):
     >>> tl_templates.load_model(path).output_shape
     (None, 2)
     """
+    import tl_templates.audio_backbones  # noqa: F401  (registers HubAudioEmbedding)
+    import tl_templates.audio_frontend  # noqa: F401  (registers the audio layers)
     import tl_templates.domain  # noqa: F401  (registers GradientReversal, the masked loss)
     import tl_templates.metric_learning  # noqa: F401  (registers the metric losses)
     import tl_templates.multitask  # noqa: F401  (registers the multi-task layers, losses, metrics)
@@ -116,7 +120,7 @@ def load_model(path):
             "keras.saving.load_model(path, safe_mode=False)."
         )
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except ValueError as error:
         if "safe_mode" in str(error) or "arbitrary code" in str(error):
             raise UnsafeModelError(

@@ -249,7 +249,8 @@ def train_classifier(
     Args:
         model: keras.Model. A classifier built as input -> backbone -> head.
         plan: tl_templates.Plan. From `tl_templates.advise` or `plan_strategy`.
-        train: tuple. `(uint8 images, integer labels)`.
+        train: tuple. `(inputs, integer labels)`: uint8 images, or float32
+            waveforms for an audio model.
         validation: tuple. Same, used to pick the best epoch.
         head_epochs: int. Phase 1 epochs (feature extraction).
         fine_tune_epochs: int. Phase 2 epochs; `train_from_scratch` trains
@@ -257,7 +258,10 @@ def train_classifier(
         batch_size: int. Examples per step.
         output_dir: str or Path. Gets `history.csv`, `logs/` (TensorBoard) and
             `checkpoints/` (`best.weights.h5` and the resume state).
-        augment: bool. Random shifts, rotations and zooms on the training images.
+        augment: bool or keras.layers.Layer. True: random shifts, rotations
+            and zooms on the training images; a layer (such as
+            `tl_templates.AudioAugmentation` for waveforms): that layer,
+            called with `training=True` on each training batch.
         seed: int. Shuffling and augmentation seed.
         verbose: int. Keras progress output (0 silent, 1 bars, 2 a line per epoch).
         restore_best: bool. End with the weights of the best validation epoch
@@ -278,7 +282,7 @@ def train_classifier(
         "head_epochs": head_epochs,
         "fine_tune_epochs": fine_tune_epochs,
         "batch_size": batch_size,
-        "augment": augment,
+        "augment": augment if isinstance(augment, bool) else type(augment).__name__,
         "seed": seed,
         "data": data_fingerprint(*train, *validation),
         **{f"config.{key}": value for key, value in (extra_settings or {}).items()},
@@ -286,7 +290,10 @@ def train_classifier(
     run = TrainingRun(output_dir, settings, history_fields=HISTORY_FIELDS, resume=resume)
     if run.restore(model) and verbose:
         print(f"Resuming after epoch {run.epochs_done} ({run.state['phase']}) from {output_dir}")
-    augmentation = default_augmentation(seed) if augment else None
+    if isinstance(augment, keras.layers.Layer):
+        augmentation = augment
+    else:
+        augmentation = default_augmentation(seed) if augment else None
     validation_data = make_dataset(*validation, batch_size)
     for phase, first, last in plan_phases(plan, head_epochs, fine_tune_epochs):
         if run.epochs_done >= last:

@@ -1,0 +1,78 @@
+"""Settings: the defaults and their meaning here, your values in config.toml.
+
+All paths of the project come from this file.
+"""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
+PROJECT_DIR = Path(__file__).resolve().parent
+CONFIG_FILE = PROJECT_DIR / "config.toml"
+OUTPUT_DIR = PROJECT_DIR / "outputs"
+SAMPLE_RATE = 16_000  # every audio backbone of the kit takes 16 kHz mono waveforms
+
+
+@dataclasses.dataclass
+class Config:
+    # Model
+    backbone: str = "lab_speech"  # an audio backbone from `tl-templates backbones`
+    weights: str = "pretrained"  # "pretrained", "none", a weights file, or for yamnet_hub a SavedModel
+    clip_seconds: float = 0.975  # the model hears clips this long (0.975 s: one 96x64 log-mel patch)
+    dropout_rate: float = 0.2  # dropout before the new classifier layer
+
+    # Data
+    data_dir: str = "data/sample"  # one sub-folder of WAV files per class; relative to this folder
+    validation_fraction: float = 0.15  # share of each class used to pick the best epoch
+    test_fraction: float = 0.15  # share of each class kept for the final test
+    augment: bool = False  # random time shifts, volume and noise (turns off feature caching)
+
+    # Transfer strategy
+    strategy: str = "auto"  # auto: the advisor decides from your data; or a strategy name
+    similarity: str = "similar"  # is your audio like the backbone's source task? similar | different
+    blocks: dict = dataclasses.field(default_factory=dict)  # strategy "custom": block -> trains?
+    truncate_after: str = ""  # strategy "custom": last block kept ("" keeps all)
+
+    # Training
+    head_epochs: int = 150  # phase 1: new head on the frozen backbone (cheap when cached)
+    fine_tune_epochs: int = 10  # phase 2: unfrozen blocks, small learning rate
+    batch_size: int = 32  # clips per step
+    head_learning_rate: float | None = None  # None: the plan's (1e-3)
+    fine_tune_learning_rate: float | None = None  # None: the plan's (1e-5 or 1e-4)
+    seed: int = 42  # same seed, same split and same initial head
+
+    # Detections in long recordings (predict.py)
+    negative_classes: list = dataclasses.field(default_factory=lambda: ["background", "other"])
+    detection_threshold: float = 0.5  # a window counts when its class has at least this probability
+    window_hop_seconds: float = 0.25  # the window slides by this much
+
+    @property
+    def data_path(self):
+        return PROJECT_DIR / self.data_dir
+
+    @property
+    def clip_samples(self):
+        """Clip length in samples: the model's input is `(clip_samples,)`."""
+        return int(round(self.clip_seconds * SAMPLE_RATE))
+
+    @property
+    def weights_argument(self):
+        """`weights` as `build_backbone` takes it ("none" means random initialisation)."""
+        return None if self.weights.lower() == "none" else self.weights
+
+
+def load_config(path=CONFIG_FILE, **overrides):
+    """The defaults above, updated from `path`, then from `overrides` (None values skipped)."""
+    known = {field.name for field in dataclasses.fields(Config)}
+    with open(path, "rb") as file:
+        values = tomllib.load(file)
+    for key in values:
+        if key not in known:
+            raise ValueError(f"{path}: unknown setting {key!r}. Known settings: {', '.join(sorted(known))}.")
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return Config(**values)

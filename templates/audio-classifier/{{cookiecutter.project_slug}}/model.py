@@ -1,0 +1,48 @@
+"""The model: a pretrained audio backbone in named blocks, plus a new classification head."""
+
+import keras
+
+import tl_templates
+
+
+def choose_plan(config, train_examples):
+    """What to train and with which learning rates (see README: the four cases)."""
+    if config.strategy == "auto":
+        plan = tl_templates.advise(
+            target_examples=train_examples, similarity=config.similarity,
+            backbone=config.backbone, input_kind="audio",
+        )  # fmt: skip
+    elif config.strategy == "custom":
+        plan = tl_templates.plan_strategy("fine_tune_all", config.backbone)
+        plan.strategy = "custom"
+        plan.trainable_blocks = [name for name, trains in config.blocks.items() if trains]
+        plan.truncate_after = config.truncate_after or None
+        plan.reasons = ["Your own choice of blocks: the [blocks] table of config.toml."]
+    else:
+        plan = tl_templates.plan_strategy(config.strategy, config.backbone)
+    if config.head_learning_rate is not None:
+        plan.head_learning_rate = config.head_learning_rate
+    if config.fine_tune_learning_rate is not None and plan.fine_tune_learning_rate is not None:
+        plan.fine_tune_learning_rate = config.fine_tune_learning_rate
+    return plan
+
+
+def build_model(config, plan, num_classes):
+    """waveform -> backbone (log-mel front end inside) -> pooling -> dropout -> softmax."""
+    # Training from scratch starts from random weights; every other plan reuses them.
+    weights = None if plan.strategy == "train_from_scratch" else config.weights_argument
+    waveform_shape = (config.clip_samples,)
+    backbone = tl_templates.build_backbone(config.backbone, input_shape=waveform_shape, weights=weights)
+    if plan.truncate_after:
+        # Small data unlike the source task: keep only the low, generic blocks.
+        backbone = tl_templates.truncate_backbone(backbone, plan.truncate_after)
+
+    waveform = keras.Input(shape=waveform_shape, name="waveform")  # 16 kHz mono, in [-1, 1]
+    features = backbone(waveform)
+    if len(features.shape) == 4:
+        # A feature map (time, frequency, channels): average it into one vector.
+        features = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+    features = keras.layers.Dropout(config.dropout_rate, name="dropout")(features)
+    # The new last layer (W[L], b[L]), freshly initialised for your classes.
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(features)
+    return keras.Model(waveform, probabilities, name="{{ cookiecutter.module_name }}")

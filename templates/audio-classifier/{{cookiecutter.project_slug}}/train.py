@@ -1,0 +1,112 @@
+"""Trains the audio classifier and writes everything to outputs/.
+
+    python train.py                      # the bundled sample data
+    python train.py --data path/to/wavs --strategy fine_tune_top
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import keras
+
+import tl_templates
+from config import OUTPUT_DIR, load_config
+from model import build_model, choose_plan
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--data", help="folder with one sub-folder of WAV files per class")
+    parser.add_argument("--strategy", help="auto, feature_extraction, fine_tune_top, "
+                        "truncate_and_fine_tune, fine_tune_all, train_from_scratch or custom")
+    parser.add_argument("--weights", help='"pretrained", "none" or a weights file')
+    parser.add_argument("--backbone", help="an audio backbone from `tl-templates backbones`")
+    parser.add_argument("--clip-seconds", type=float)
+    parser.add_argument("--head-epochs", type=int)
+    parser.add_argument("--fine-tune-epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--augment", action="store_true", default=None,
+                        help="random time shifts, volume and noise while training")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = load_config(
+        data_dir=args.data, strategy=args.strategy, weights=args.weights, backbone=args.backbone,
+        clip_seconds=args.clip_seconds, head_epochs=args.head_epochs,
+        fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size,
+        augment=args.augment, seed=args.seed,
+    )  # fmt: skip
+    keras.utils.set_random_seed(config.seed)
+    output = args.output
+    output.mkdir(parents=True, exist_ok=True)
+
+    # Every file is read as 16 kHz mono (other rates are resampled, stereo is
+    # averaged) and cut or padded to clip_seconds.
+    splits = tl_templates.load_audio_splits(
+        config.data_path, config.clip_samples, config.validation_fraction,
+        config.test_fraction, config.seed,
+    )  # fmt: skip
+    print(f"Data: {config.data_path} -> {splits.sizes()} clips, classes {splits.class_names}")
+
+    plan = choose_plan(config, train_examples=len(splits.train[1]))
+    print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
+
+    model = build_model(config, plan, num_classes=len(splits.class_names))
+    augmentation = tl_templates.AudioAugmentation(seed=config.seed) if config.augment else False
+    started = time.perf_counter()
+    phases = tl_templates.train_classifier(
+        model, plan, splits.train, splits.validation,
+        head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
+        batch_size=config.batch_size, output_dir=output, augment=augmentation,
+        seed=config.seed, verbose=2 if args.quiet else 1,
+    )  # fmt: skip
+    test_clips, test_labels = splits.test
+    test_loss, test_accuracy = model.evaluate(
+        test_clips, test_labels, batch_size=config.batch_size, verbose=0
+    )
+
+    model.save(output / "model.keras")
+    (output / "labels.txt").write_text("\n".join(splits.class_names) + "\n", encoding="utf-8")
+    tl_templates.plot_history(output / "history.csv", output / "training.png")
+    metrics = {
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "strategy": plan.strategy,
+        "trainable_blocks": plan.trainable_blocks,
+        "truncate_after": plan.truncate_after,
+        "backbone": config.backbone,
+        "weights": config.weights,
+        "clip_seconds": config.clip_seconds,
+        "class_names": splits.class_names,
+        "examples": splits.sizes(),
+        "phases": [vars(phase) for phase in phases],
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "plan": plan.to_dict(),
+    }
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+
+    print("\nResults")
+    for phase in phases:
+        print(f"  {phase.name:<18} best validation accuracy {phase.best_val_accuracy:.3f}"
+              f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
+    print(f"  test accuracy      {test_accuracy:.3f} on {len(test_labels)} held-out clips")
+    print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
+          "labels.txt, logs/ (tensorboard --logdir outputs/logs)")
+    print("Next: python predict.py some.wav, or python export.py for a TFLite file")
+    return metrics
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
