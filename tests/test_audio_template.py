@@ -89,7 +89,7 @@ def test_awkward_answers_bake_cleanly(tmp_path):
         ({"clip_seconds": "0.5"}, "clip_seconds must be a number of seconds, at least 0.975"),
         ({"clip_seconds": "one"}, "clip_seconds must be a number of seconds"),
         ({"head_epochs": "x"}, "head_epochs must be a whole number"),
-        ({"project_slug": "../escape"}, "project_slug must start with a letter or digit"),
+        ({"project_slug": "../escape"}, "project_slug names the project's folder or files"),
     ],
 )
 def test_bad_answers_stop_before_anything_is_written(tmp_path, answers, message):
