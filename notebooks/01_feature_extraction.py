@@ -45,7 +45,8 @@ import sys
 
 if "google.colab" in sys.modules:
     if not os.path.isdir("tl-templates"):
-        subprocess.run(["git", "clone", "--depth=1", "https://github.com/tl-templates/tl-templates"], check=True)
+        repository = "https://github.com/tl-templates/tl-templates"
+        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
     )
@@ -103,7 +104,7 @@ else:
 print(target.describe())
 train_images, train_labels = target.sample(PER_CLASS, seed=0)
 test_images, test_labels = target.test
-plots.examples(train_images, train_labels, target.class_names, title="training examples");
+figure = plots.examples(train_images, train_labels, target.class_names, title="training examples")
 
 # %% [markdown]
 # ## Freeze the backbone, add a new head
@@ -185,9 +186,9 @@ for seed in SEEDS:
     train(model, train_images, train_labels, seed)
     seconds = time.perf_counter() - began
     backbone_change = max(np.abs(weight.numpy() - before).max()
-                          for weight, before in zip(backbone.weights, backbone_before))
+                          for weight, before in zip(backbone.weights, backbone_before, strict=True))
     head_change = max(np.abs(weight.numpy() - before).max()
-                      for weight, before in zip(head.trainable_weights, head_before))
+                      for weight, before in zip(head.trainable_weights, head_before, strict=True))
     results.add(method="backbone every step", seed=seed, seconds=seconds,
                 accuracy=experiments.accuracy(model, test_images, test_labels),
                 backbone_change=float(backbone_change), head_change=float(head_change))
@@ -210,10 +211,10 @@ print(results.table("seconds", rows="method", percent=False))
 
 # %%
 methods = ["backbone every step", "cached features"]
-plots.bars([results.values("accuracy", method=m) for m in methods], methods,
-           title="test accuracy (dots: seeds)");
-plots.bars([results.values("seconds", method=m) for m in methods], methods,
-           ylabel="seconds per run", percent=False, title="training time");
+figure = plots.bars([results.values("accuracy", method=m) for m in methods], methods,
+                    title="test accuracy (dots: seeds)")
+figure = plots.bars([results.values("seconds", method=m) for m in methods], methods,
+                    ylabel="seconds per run", percent=False, title="training time")
 
 # %% [markdown]
 # ## Verdict

@@ -45,7 +45,8 @@ import sys
 
 if "google.colab" in sys.modules:
     if not os.path.isdir("tl-templates"):
-        subprocess.run(["git", "clone", "--depth=1", "https://github.com/tl-templates/tl-templates"], check=True)
+        repository = "https://github.com/tl-templates/tl-templates"
+        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
     )
@@ -229,8 +230,9 @@ print(results.table("accuracy", rows="variant"))
 
 # %%
 epochs = list(range(1, FINE_TUNE_EPOCHS + 1))
-plots.curves(epochs, {name: list(zip(*curves[name])) for name in followed}, "phase-2 epoch",
-             "test accuracy", title="phase 2, from the same phase-1 weights");
+per_epoch = {name: list(zip(*curves[name], strict=True)) for name in followed}
+figure = plots.curves(epochs, per_epoch, "phase-2 epoch", "test accuracy",
+                      title="phase 2, from the same phase-1 weights")
 fine_tune_rates = [f"fine-tune, lr={rate:g}" for rate in LEARNING_RATES]
 figure = plots.curves(LEARNING_RATES,
                       {"fine-tune the top blocks": [results.values("accuracy", variant=v)
@@ -285,8 +287,8 @@ print("2. " + compare(f"the small learning rate ({SMALL_LEARNING_RATE:g})", scor
                       paired=True).sentence())
 print(f"   Best learning rate in this run: {best_rate:g} "
       f"({100 * np.mean(scores(f'fine-tune, lr={best_rate:g}')):.1f}%).")
-print("3. " + compare("fine-tuning with BatchNormalization frozen", scores(small),
-                      "with BatchNormalization in training mode",
+print("3. " + compare("BatchNormalization frozen", scores(small),
+                      "BatchNormalization in training mode",
                       scores("fine-tune, BN training mode"), paired=True).sentence())
 if change_without_compile == 0 and change_after_compile > 0:
     print("4. Unfreezing without compiling again changed nothing (the largest weight change "

@@ -23,7 +23,7 @@
 #
 # | target data | similar to the source | different from it |
 # |---|---|---|
-# | small | feature extraction: freeze, train a new head | keep the low blocks only (truncate), fine-tune them |
+# | small | feature extraction: freeze, train a new head | truncate: keep low blocks, fine-tune |
 # | large | fine-tune the top blocks, small learning rate | fine-tune most blocks, or all |
 #
 # **The experiment.** Two targets (one similar to the source task, one different), each at
@@ -50,7 +50,8 @@ import sys
 
 if "google.colab" in sys.modules:
     if not os.path.isdir("tl-templates"):
-        subprocess.run(["git", "clone", "--depth=1", "https://github.com/tl-templates/tl-templates"], check=True)
+        repository = "https://github.com/tl-templates/tl-templates"
+        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
     )
@@ -67,8 +68,8 @@ if QUICK:
     SIZES = {"small": 50, "large": 400}  # training examples in all (10 classes)
     TEST_PER_CLASS = 20
     # Steps that train the backbone: the same for every strategy in a cell.
-    STEPS = {"small": 30, "large": 40}
-    HEAD_STEPS = 100  # phase 1 (new head on cached features): cheap
+    STEPS = {"small": 24, "large": 32}
+    HEAD_STEPS = 80  # phase 1 (new head on cached features): cheap
     BATCH_SIZE = 16
     # Tens of steps, not thousands: 10x the advisor's fine-tuning learning rates.
     LEARNING_RATE_SCALE = 10
@@ -119,8 +120,8 @@ targets = {similarity: load(name) for similarity, name in TARGETS.items()}
 for similarity, target in targets.items():
     print(f"{similarity}: {target.describe()}")
     images, labels = target.sample(min(4, target.max_per_class()), seed=0)
-    plots.examples(images, labels, target.class_names, per_class=4,
-                   title=f"{similarity} target: {target.name}");
+    figure = plots.examples(images, labels, target.class_names, per_class=4,
+                            title=f"{similarity} target: {target.name}")
 
 # %% [markdown]
 # ## The five strategies as models
@@ -232,6 +233,10 @@ test_features = {similarity: features(target.test[0]) for similarity, target in 
 results = Results()
 
 
+def fit(part, inputs, labels, steps, seed):
+    experiments.fit_steps(part, inputs, labels, steps=steps, batch_size=BATCH_SIZE, seed=seed)
+
+
 def score(strategy_model, cached_test, test_labels, test_images):
     if strategy_model.phase_2 and strategy_model.cut is None:
         return experiments.accuracy(strategy_model.upper, test_images, test_labels)
@@ -250,10 +255,6 @@ for similarity, target in targets.items():
             cached = features(images)
             after_phase_1 = {}  # start -> weights after phase 1
 
-            def fit(part, inputs, steps):
-                experiments.fit_steps(part, inputs, labels, steps=steps, batch_size=BATCH_SIZE,
-                                      seed=seed)  # fmt: skip
-
             for name in advisor.STRATEGIES:
                 strategy_model = models[(name, target.num_classes)]
                 start, weights = start_weights(name, target.num_classes, seed)
@@ -261,13 +262,14 @@ for similarity, target in targets.items():
                 if strategy_model.head_input:  # phase 1, shared by strategies with one start
                     if start not in after_phase_1:
                         experiments.restart(strategy_model.head)
-                        fit(strategy_model.head, cached[strategy_model.head_input], HEAD_STEPS)
+                        fit(strategy_model.head, cached[strategy_model.head_input], labels,
+                            HEAD_STEPS, seed)  # fmt: skip
                         after_phase_1[start] = strategy_model.model.get_weights()
                     strategy_model.model.set_weights(after_phase_1[start])
                 if strategy_model.phase_2:
                     experiments.restart(strategy_model.upper)
                     inputs = images if strategy_model.cut is None else cached[strategy_model.cut]
-                    fit(strategy_model.upper, inputs, STEPS[size])
+                    fit(strategy_model.upper, inputs, labels, STEPS[size], seed)
                 results.add(similarity=similarity, size=size, strategy=name, seed=seed,
                             accuracy=score(strategy_model, test_features[similarity],
                                            test_labels, test_images))  # fmt: skip
@@ -294,9 +296,9 @@ picks = {
 grid = [[results.values("accuracy", strategy=name, similarity=similarity, size=size)
          for similarity, size in cells] for name in advisor.STRATEGIES]  # fmt: skip
 marks = [(advisor.STRATEGIES.index(picks[cell]), column) for column, cell in enumerate(cells)]
-plots.heatmap(grid, list(advisor.STRATEGIES),
-              [f"{similarity}\n{size} ({SIZES[size]:,})" for similarity, size in cells],
-              marks=marks, title=f"test accuracy (%), {BACKBONE}");
+figure = plots.heatmap(grid, list(advisor.STRATEGIES),
+                       [f"{similarity}\n{size} ({SIZES[size]:,})" for similarity, size in cells],
+                       marks=marks, title=f"test accuracy (%), {BACKBONE}")
 
 # %% [markdown]
 # ## Verdict

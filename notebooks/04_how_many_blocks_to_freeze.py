@@ -45,7 +45,8 @@ import sys
 
 if "google.colab" in sys.modules:
     if not os.path.isdir("tl-templates"):
-        subprocess.run(["git", "clone", "--depth=1", "https://github.com/tl-templates/tl-templates"], check=True)
+        repository = "https://github.com/tl-templates/tl-templates"
+        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
     )
@@ -108,8 +109,8 @@ targets = {similarity: load(name) for similarity, name in TARGETS.items()}
 for similarity, target in targets.items():
     print(f"{similarity}: {target.describe()}")
     images, labels = target.sample(min(4, target.max_per_class()), seed=0)
-    plots.examples(images, labels, target.class_names, per_class=4,
-                   title=f"{similarity} target: {target.name}");
+    figure = plots.examples(images, labels, target.class_names, per_class=4,
+                            title=f"{similarity} target: {target.name}")
 
 # %% [markdown]
 # ## One model per freeze depth
@@ -169,6 +170,10 @@ def features(images):
     return dict(zip(blocks, experiments.predict(extractor, images), strict=True))
 
 
+def fit(part, inputs, labels, steps, seed):
+    experiments.fit_steps(part, inputs, labels, steps=steps, batch_size=BATCH_SIZE, seed=seed)
+
+
 results = Results()
 for similarity, target in targets.items():
     test_images, test_labels = target.test
@@ -178,15 +183,11 @@ for similarity, target in targets.items():
         images, labels = target.sample(PER_CLASS, seed)
         cached = features(images)
 
-        def fit(part, inputs, steps):
-            experiments.fit_steps(part, inputs, labels, steps=steps, batch_size=BATCH_SIZE,
-                                  seed=seed)  # fmt: skip
-
         # Phase 1: a new head on the frozen backbone.
-        head_only.model.set_weights(
-            experiments.initial_weights(lambda: build_model(target.num_classes), seed))
+        head_only.model.set_weights(experiments.initial_weights(
+            lambda classes=target.num_classes: build_model(classes), seed))  # fmt: skip
         experiments.restart(head_only.upper)
-        fit(head_only.upper, cached[blocks[-1]], HEAD_STEPS)
+        fit(head_only.upper, cached[blocks[-1]], labels, HEAD_STEPS, seed)
         after_phase_1 = head_only.model.get_weights()
         # Phase 2: each depth, from the same weights.
         for depth in depths:
@@ -194,7 +195,7 @@ for similarity, target in targets.items():
             depth_model.model.set_weights(after_phase_1)
             experiments.restart(depth_model.upper)
             inputs = images if depth_model.cut is None else cached[depth_model.cut]
-            fit(depth_model.upper, inputs, STEPS)
+            fit(depth_model.upper, inputs, labels, STEPS, seed)
             test_inputs = test_images if depth_model.cut is None else test_features[
                 depth_model.cut]  # fmt: skip
             results.add(similarity=similarity, depth=depth, frozen=depth_names[depth], seed=seed,
@@ -208,11 +209,11 @@ print(f"test accuracy, mean ± std over {len(SEEDS)} seeds "
 print(results.table("accuracy", rows="frozen", columns="similarity"))
 
 # %%
-plots.curves(depths, {f"{similarity} ({TARGETS[similarity]})":
-                      [results.values("accuracy", similarity=similarity, depth=depth)
-                       for depth in depths] for similarity in TARGETS},
-             "blocks frozen (from the bottom)", "test accuracy", x_labels=depth_names,
-             title="fine-tuning above a frozen base");  # fmt: skip
+figure = plots.curves(depths, {f"{similarity} ({TARGETS[similarity]})":
+                               [results.values("accuracy", similarity=similarity, depth=depth)
+                                for depth in depths] for similarity in TARGETS},
+                      "blocks frozen (from the bottom)", "test accuracy", x_labels=depth_names,
+                      title="fine-tuning above a frozen base")  # fmt: skip
 
 # %% [markdown]
 # ## Verdict

@@ -48,7 +48,8 @@ import sys
 
 if "google.colab" in sys.modules:
     if not os.path.isdir("tl-templates"):
-        subprocess.run(["git", "clone", "--depth=1", "https://github.com/tl-templates/tl-templates"], check=True)
+        repository = "https://github.com/tl-templates/tl-templates"
+        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
     )
@@ -64,12 +65,12 @@ if QUICK:
     TARGET, OTHER_INPUT_TARGET = "digits", "sound_spectrograms"
     SMALL_SOURCE = "glyphs"  # rendered characters, like the big source, but few
     SMALL_SOURCE_PER_CLASS = 5  # x 47 classes = 235 examples
-    SMALL_SOURCE_STEPS = 100
+    SMALL_SOURCE_STEPS = 80
     PER_CLASS = [2, 10, 50]  # target sizes (examples per class)
-    STEPS = [30, 30, 50]  # training steps at each size, the same with or without transfer
+    STEPS = [24, 24, 40]  # training steps at each size, the same with or without transfer
     OTHER_INPUT_PER_CLASS = 10
     TEST_PER_CLASS = 20
-    HEAD_STEPS = 100
+    HEAD_STEPS = 80
     BATCH_SIZE = 16
     HEAD_LEARNING_RATE = 1e-2
     LEARNING_RATE_SCALE = 10  # tens of steps, not thousands: 10x the advisor's rates
@@ -80,7 +81,7 @@ else:
     TARGET, OTHER_INPUT_TARGET = "tf_flowers", "speech_commands"
     SMALL_SOURCE = "cats_vs_dogs"
     SMALL_SOURCE_PER_CLASS = 500  # x 2 classes = 1,000 photos
-    SMALL_SOURCE_STEPS = 1000
+    SMALL_SOURCE_STEPS = 800
     PER_CLASS = [5, 25, 125, 600]
     STEPS = [100, 200, 500, 1500]
     OTHER_INPUT_PER_CLASS = 25
@@ -137,7 +138,7 @@ print(f"sources: {BACKBONE}'s pretraining ({big_source_examples:,} examples), an
       f"{len(source_labels):,} examples of {SMALL_SOURCE} ({source_classes} classes)")
 for data in (target, other_input):
     images, labels = data.sample(min(4, data.max_per_class()), seed=0)
-    plots.examples(images, labels, data.class_names, per_class=4, title=data.name);
+    figure = plots.examples(images, labels, data.class_names, per_class=4, title=data.name)
 
 # %% [markdown]
 # ## The small source: the same network, pretrained here on little data
@@ -290,11 +291,11 @@ def gains(source, data, per_class):
 
 
 examples = [per_class * target.num_classes for per_class in PER_CLASS]
-plots.curves(examples, {f"{source} ({count:,} examples)": [gains(source, target, n)
-                                                          for n in PER_CLASS]
-                        for source, count in sources.items()},
-             f"target examples ({target.name})", "gain over scratch (points)", log_x=True,
-             title="what transfer adds, as the target grows");  # fmt: skip
+figure = plots.curves(examples, {f"{source} ({count:,} examples)": [gains(source, target, n)
+                                                                   for n in PER_CLASS]
+                                 for source, count in sources.items()},
+                      f"target examples ({target.name})", "gain over scratch", log_x=True,
+                      title="what transfer adds, as the target grows")  # fmt: skip
 
 # %% [markdown]
 # ## What the advisor says

@@ -47,7 +47,8 @@ import sys
 
 if "google.colab" in sys.modules:
     if not os.path.isdir("tl-templates"):
-        subprocess.run(["git", "clone", "--depth=1", "https://github.com/tl-templates/tl-templates"], check=True)
+        repository = "https://github.com/tl-templates/tl-templates"
+        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
     )
@@ -100,12 +101,14 @@ if QUICK:
                                         pool_per_class=max(PER_CLASS) * 5 // 4)  # fmt: skip
 else:
     target = datasets.load_tfds_target(TARGET, IMAGE_SIZE, max(PER_CLASS), TEST_PER_CLASS)
-    PER_CLASS, STEPS = zip(*[(n, steps) for n, steps in zip(PER_CLASS, STEPS, strict=True)
-                             if n <= target.max_per_class()])  # fmt: skip
+    # Keep the sizes that every class can give.
+    sizes = [(n, steps) for n, steps in zip(PER_CLASS, STEPS, strict=True)
+             if n <= target.max_per_class()]  # fmt: skip
+    PER_CLASS, STEPS = [n for n, _ in sizes], [steps for _, steps in sizes]
 print(target.describe())
 test_images, test_labels = target.test
 images, labels = target.sample(min(4, target.max_per_class()), seed=0)
-plots.examples(images, labels, target.class_names, per_class=4, title=target.name);
+figure = plots.examples(images, labels, target.class_names, per_class=4, title=target.name)
 
 # %% [markdown]
 # ## The pipeline: hand-built stages
@@ -194,11 +197,11 @@ for per_class, steps in zip(PER_CLASS, STEPS, strict=True):
 # %%
 print(f"test accuracy, mean ± std over {len(SEEDS)} seeds ({len(test_labels)} test sounds):")
 print(results.table("accuracy", rows="method", columns="per_class"))
-plots.curves([n * target.num_classes for n in PER_CLASS],
-             {method: [results.values("accuracy", method=method, per_class=n) for n in PER_CLASS]
-              for method in ("pipeline", "end to end")},
-             "training examples", "test accuracy", log_x=True,
-             title="hand-built pipeline vs end to end");  # fmt: skip
+figure = plots.curves([n * target.num_classes for n in PER_CLASS],
+                      {method: [results.values("accuracy", method=method, per_class=n)
+                                for n in PER_CLASS] for method in ("pipeline", "end to end")},
+                      "training examples", "test accuracy", log_x=True,
+                      title="hand-built pipeline vs end to end")  # fmt: skip
 
 # %% [markdown]
 # ## Verdict

@@ -78,7 +78,8 @@ import sys
 
 if "google.colab" in sys.modules:
     if not os.path.isdir("{folder}"):
-        subprocess.run(["git", "clone", "--depth=1", "{repository}"], check=True)
+        repository = "{repository}"
+        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "-e", "{folder}[notebooks]"], check=True
     )

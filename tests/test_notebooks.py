@@ -34,8 +34,8 @@ TINY = {"IMAGE_SIZE": 32, "TEST_PER_CLASS": 2, "BATCH_SIZE": 4, "SEEDS": [0]}
 FULL_MODE_SMOKE = {
     "01_feature_extraction": {**TINY, "PER_CLASS": 2, "EPOCHS": 1},
     "02_fine_tuning": {**TINY, "PER_CLASS": 2, "HEAD_EPOCHS": 1, "FINE_TUNE_EPOCHS": 1},
-    "03_four_cases": {**TINY, "SIZES": {"small": 10, "large": 20}, "STEPS": {"small": 1, "large": 1},
-                      "HEAD_STEPS": 1},
+    "03_four_cases": {**TINY, "SIZES": {"small": 10, "large": 20},
+                      "STEPS": {"small": 1, "large": 1}, "HEAD_STEPS": 1},
     "04_how_many_blocks_to_freeze": {**TINY, "PER_CLASS": 2, "HEAD_STEPS": 1, "STEPS": 1},
     "05_when_transfer_helps": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1], "HEAD_STEPS": 1,
                                "OTHER_INPUT_PER_CLASS": 2, "SMALL_SOURCE_PER_CLASS": 2,
@@ -50,7 +50,8 @@ def test_there_are_notebooks():
 
 
 def _code_outputs(notebook):
-    return [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    return [output for cell in code for output in cell.outputs]
 
 
 def _text(outputs):
@@ -92,7 +93,7 @@ def test_colab_badge_and_install_line_come_from_pyproject():
             "https://colab.research.google.com/github/"
             f"{owner_repo}/blob/main/notebooks/{path.stem}.ipynb"
         )
-        clone = f'"git", "clone", "--depth=1", "{repository}"'
+        clone = f'repository = "{repository}"'
         install = f'"pip", "install", "-q", "-e", "{owner_repo.split("/")[1]}[notebooks]"'
         source = path.read_text()
         assert badge in source, f"{path.name}: badge"

@@ -389,7 +389,8 @@ def load_tfds_target(
     as_arrays = [(np.stack(images), np.asarray(labels)) for images, labels in (pool, test)]
     return Target(
         name.replace("/", "_"), list(class_names), *as_arrays,
-        description=f"TFDS {name}, {split} split", input_type="audio" if key == "audio" else "image",
+        description=f"TFDS {name}, {split} split",
+        input_type="audio" if key == "audio" else "image",
     )  # fmt: skip
 
 
