@@ -79,7 +79,7 @@ def test_split_is_stratified_disjoint_and_reproducible():
 
 def test_a_class_too_small_to_split_is_named():
     labels = np.array([0, 0, 0, 0, 1, 1])
-    with pytest.raises(ValueError, match="Class 'rare' has 2 image.s.; it needs at least 3"):
+    with pytest.raises(ValueError, match="Class 'rare' has 2 example.s.; it needs at least 3"):
         image_folder.split_indices(labels, ["common", "rare"], 0.15, 0.15, seed=0)
 
 
