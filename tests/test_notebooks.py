@@ -34,9 +34,14 @@ TINY = {"IMAGE_SIZE": 32, "TEST_PER_CLASS": 2, "BATCH_SIZE": 4, "SEEDS": [0]}
 FULL_MODE_SMOKE = {
     "01_feature_extraction": {**TINY, "PER_CLASS": 2, "EPOCHS": 1},
     "02_fine_tuning": {**TINY, "PER_CLASS": 2, "HEAD_EPOCHS": 1, "FINE_TUNE_EPOCHS": 1},
+    # One TFDS set for both targets: models are built per number of classes, and each
+    # costs a compile; every set the notebooks name loads in test_datasets.py.
     "03_four_cases": {**TINY, "SIZES": {"small": 10, "large": 20},
-                      "STEPS": {"small": 1, "large": 1}, "HEAD_STEPS": 1},
-    "04_how_many_blocks_to_freeze": {**TINY, "PER_CLASS": 2, "HEAD_STEPS": 1, "STEPS": 1},
+                      "STEPS": {"small": 1, "large": 1}, "HEAD_STEPS": 1,
+                      "TARGETS": {"similar": "tf_flowers", "different": "tf_flowers"}},
+    "04_how_many_blocks_to_freeze": {**TINY, "PER_CLASS": 2, "HEAD_STEPS": 1, "STEPS": 1,
+                                     "TARGETS": {"similar": "tf_flowers",
+                                                 "different": "tf_flowers"}},
     "05_when_transfer_helps": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1], "HEAD_STEPS": 1,
                                "OTHER_INPUT_PER_CLASS": 2, "SMALL_SOURCE_PER_CLASS": 2,
                                "SMALL_SOURCE_STEPS": 1},
