@@ -68,7 +68,8 @@ def accuracy(model, clips, labels):
     return float(np.mean(np.argmax(model.predict(clips, verbose=0), axis=1) == labels))
 
 
-def run(shots, seed, pool, test, validation):
+def training_set(shots, seed, pool):
+    """`shots` clips per class from the pool, the same for every method of a seed."""
     rng = np.random.default_rng(seed)
     classes = len(speech_synthesis.WAKE_WORD_CLASSES)
     chosen = np.concatenate(
@@ -77,7 +78,20 @@ def run(shots, seed, pool, test, validation):
             for label in range(classes)
         ]
     )
-    x, y = pool[0][chosen], pool[1][chosen]
+    return pool[0][chosen], pool[1][chosen]
+
+
+def from_scratch(x, y, seed, learning_rate):
+    keras.utils.set_random_seed(seed)
+    classes = len(speech_synthesis.WAKE_WORD_CLASSES)
+    scratch = classifier(tl_templates.build_backbone("lab_speech", weights=None), classes)
+    fit(scratch, learning_rate, x, y, STEPS, seed, augment=True)
+    return scratch
+
+
+def run(shots, seed, pool, test, validation):
+    x, y = training_set(shots, seed, pool)
+    classes = len(speech_synthesis.WAKE_WORD_CLASSES)
     results = {}
 
     keras.utils.set_random_seed(seed)
@@ -96,15 +110,9 @@ def run(shots, seed, pool, test, validation):
         fit(model, learning_rate, x, y, STEPS, seed, augment=True)
         return model
 
-    def from_scratch(learning_rate):
-        keras.utils.set_random_seed(seed)
-        scratch = classifier(tl_templates.build_backbone("lab_speech", weights=None), classes)
-        fit(scratch, learning_rate, x, y, STEPS, seed, augment=True)
-        return scratch
-
     for method, train, rates in (
         ("fine_tuning", fine_tuned, FINE_TUNE_LEARNING_RATES),
-        ("scratch", from_scratch, SCRATCH_LEARNING_RATES),
+        ("scratch", lambda rate: from_scratch(x, y, seed, rate), SCRATCH_LEARNING_RATES),
     ):
         best = (-1.0, None, None)
         for learning_rate in rates:
@@ -122,7 +130,14 @@ def main():
     parser.add_argument("--shots", type=int, nargs="+", default=[5])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--output", type=Path, default=HERE / "transfer.json")
+    parser.add_argument(
+        "--scratch-check", type=float, metavar="LEARNING_RATE",
+        help="only train from scratch at this extra learning rate (is the scratch grid wide "
+        "enough?) and record its test accuracy under scratch_checks",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.scratch_check:
+        return scratch_check(args)
 
     started = time.perf_counter()
     test = speech_synthesis.wake_word_clips(100, seed=7001)
@@ -172,6 +187,27 @@ def main():
     for shots, row in sorted(summary["shots"].items(), key=lambda item: int(item[0])):
         cells = [f"{row[f'{m}_mean']:.1%} ± {row[f'{m}_std']:.1%}" for m in METHODS]
         print(f"| {shots} | " + " | ".join(cells) + " |")
+
+
+def scratch_check(args):
+    """From scratch at one more learning rate, on the same training sets and test set."""
+    test = speech_synthesis.wake_word_clips(100, seed=7001)
+    pool = speech_synthesis.wake_word_clips(60, seed=7003)
+    summary = json.loads(args.output.read_text())
+    checks = summary.setdefault("scratch_checks", {})
+    for shots in args.shots:
+        scores = []
+        for seed in range(args.seeds):
+            x, y = training_set(shots, seed, pool)
+            scores.append(accuracy(from_scratch(x, y, seed, args.scratch_check), *test))
+            print(f"  {shots} per class, seed {seed}: scratch at {args.scratch_check:g}: "
+                  f"{scores[-1]:.3f}", flush=True)  # fmt: skip
+        checks[f"{shots}_shot_learning_rate_{args.scratch_check:g}"] = {
+            "test_accuracies": scores,
+            "mean": round(float(np.mean(scores)), 4),
+            "std": round(float(np.std(scores)), 4),
+        }
+    args.output.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":
