@@ -51,7 +51,8 @@ import sys
 
 if "google.colab" in sys.modules:
     if not os.path.isdir("tl-templates"):
-        subprocess.run(["git", "clone", "--depth=1", "https://github.com/tl-templates/tl-templates"], check=True)
+        repository = "https://github.com/tl-templates/tl-templates"
+        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
     )
