@@ -111,3 +111,9 @@ def test_sliding_windows_cover_the_whole_recording():
     assert windows[-1][:20].tolist() == waveform[80:].tolist() and not windows[-1][20:].any()
     # A clip shorter than the window: one window, padded.
     assert tl_templates.sliding_windows(waveform[:10], 30, 20)[0].shape == (1, 30)
+
+
+def test_a_class_too_small_to_split_is_named(tmp_path):
+    data = write_wav_folder(tmp_path / "data", {"yes": 2, "no": 6}, samples=1600)
+    with pytest.raises(ValueError, match="Class 'yes' has 2 example.s.; it needs at least 3"):
+        tl_templates.load_audio_splits(data, 1600)
