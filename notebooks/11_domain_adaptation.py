@@ -91,11 +91,11 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 import tl_templates
-from tl_templates import domain, domain_shift
+from tl_templates import domain, domain_shift, experiments
 
 STARTED = time.perf_counter()
 if not QUICK:
-    keras.mixed_precision.set_global_policy("mixed_float16")
+    print("mixed precision:", experiments.use_mixed_precision())  # on a GPU only
 
 if QUICK:
     data = domain_shift.load_digits_to_photos(IMAGE_SIZE, seed=0)
@@ -103,6 +103,7 @@ else:
     ink, labels, class_names = domain_shift.load_tfds_digits("mnist", "train", limit=DIGITS)
     photos = domain_shift.load_tfds_photos("imagenette/160px-v2", "train", limit=PHOTOS)
     data = domain_shift.make_domain_shift(ink, labels, class_names, photos, IMAGE_SIZE, seed=0)
+    print(f"TFDS mnist ({len(labels)} digits) on TFDS imagenette ({len(photos)} photos)")
 print(data.summary())
 
 figure, axes = plt.subplots(2, 10, figsize=(10, 2.3))

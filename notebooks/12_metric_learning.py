@@ -89,12 +89,12 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 import tl_templates
-from tl_templates import glyphs
+from tl_templates import experiments, glyphs
 from tl_templates import metric_learning as ml
 
 STARTED = time.perf_counter()
 if not QUICK:
-    keras.mixed_precision.set_global_policy("mixed_float16")
+    print("mixed precision:", experiments.use_mixed_precision())  # on a GPU only
 
 # Characters that lab_glyphs never saw: Greek letters unlike any Latin capital, and symbols.
 UNSEEN_CHARACTERS = "αβγδεζηθλμξπρσφψωΓΔΘΛΞΠΣΦΨΩ#$%&@?+=<>"
@@ -108,6 +108,7 @@ else:
     seen_images, seen_labels = ml.load_tfds_characters("omniglot", "train", IMAGE_SIZE)
     unseen_images, unseen_labels = ml.load_tfds_characters("omniglot", "test", IMAGE_SIZE)
     unseen_names = [str(label) for label in range(unseen_labels.max() + 1)]
+    print("TFDS omniglot: train characters are seen, test characters unseen")
 print(f"seen: {len(seen_labels)} images of {len(np.unique(seen_labels))} classes; "
       f"unseen: {len(unseen_labels)} images of {len(np.unique(unseen_labels))} classes")  # fmt: skip
 

@@ -46,6 +46,8 @@ FULL_MODE_SMOKE = {
                                "OTHER_INPUT_PER_CLASS": 2, "SMALL_SOURCE_PER_CLASS": 2,
                                "SMALL_SOURCE_STEPS": 1},
     "10_end_to_end_vs_pipeline": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1]},
+    "11_domain_adaptation": {**TINY, "STEPS": 5, "DIGITS": 300, "PHOTOS": 5},
+    "12_metric_learning": {**TINY, "STEPS": 2, "SHOTS": [1]},
 }  # fmt: skip
 
 
