@@ -272,7 +272,9 @@ def worker_output_dir(output_dir, strategy, restart=False):
     if is_chief(strategy):
         return output_dir
     resolver = strategy.cluster_resolver
-    folder = Path(tempfile.mkdtemp(prefix=f"{output_dir.name}-{resolver.task_type}{resolver.task_id}-"))
+    folder = Path(
+        tempfile.mkdtemp(prefix=f"{output_dir.name}-{resolver.task_type}{resolver.task_id}-")
+    )
     if not restart:
         if (output_dir / "checkpoints").is_dir():
             shutil.copytree(output_dir / "checkpoints", folder / "checkpoints")

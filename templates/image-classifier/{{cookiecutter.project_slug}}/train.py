@@ -51,7 +51,7 @@ def main(argv=None):
     )  # fmt: skip
     # First, before TensorFlow runs anything (multi_worker needs that): where to train.
     strategy = tl_templates.choose_strategy(config.distribution)
-    batch_size = tl_templates.global_batch_size(config.batch_size, strategy)  # per step, all replicas
+    batch_size = tl_templates.global_batch_size(config.batch_size, strategy)  # all replicas
     print(f"Distribution: {tl_templates.describe_strategy(strategy)}, batch size {batch_size}")
     # With several workers only the chief writes to --output; the others use a temporary folder.
     output = tl_templates.worker_output_dir(args.output, strategy, restart=args.restart)

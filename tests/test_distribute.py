@@ -1,0 +1,246 @@
+"""Distribution: choosing a strategy, the batch size, and training a generated project
+on two replicas (MirroredStrategy) and on two worker processes (MultiWorkerMirroredStrategy)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import types
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import write_image_folder
+
+import tl_templates
+from tl_templates import distribute, projects
+
+PROCESS_TIMEOUT = 300  # seconds; a worker whose peer died would otherwise wait forever
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A generated image-classifier and a tiny three-class data folder for it."""
+    root = tmp_path_factory.mktemp("distributed")
+    folder = projects.new_project("image-classifier", output_dir=root)
+    data = write_image_folder(root / "data", {"circle": 10, "square": 10, "cross": 10}, size=32)
+    return folder, data
+
+
+def train_arguments(data, output, distribution):
+    return [
+        "--data", str(data), "--distribution", distribution, "--strategy", "fine_tune_top",
+        "--head-epochs", "1", "--fine-tune-epochs", "1", "--batch-size", "4",
+        "--output", str(output), "--quiet",
+    ]  # fmt: skip
+
+
+def quiet_environment(**extra):
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **extra}
+
+
+# Choosing a strategy
+
+
+def test_unknown_distribution_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="distribution='mirored'.*auto, default, mirrored, "
+                                         "multi_worker, tpu"):  # fmt: skip
+        tl_templates.choose_strategy("mirored")
+
+
+def test_auto_without_accelerators_or_cluster_is_the_default_strategy(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    strategy = tl_templates.choose_strategy("auto")
+    assert strategy is tf.distribute.get_strategy()
+    assert strategy.num_replicas_in_sync == 1
+
+
+def test_mirrored_uses_every_local_device():
+    strategy = tl_templates.choose_strategy("mirrored")
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    assert strategy.num_replicas_in_sync == len(tf.config.list_logical_devices("CPU"))
+
+
+def test_multi_worker_needs_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="needs the TF_CONFIG environment variable"):
+        tl_templates.choose_strategy("multi_worker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        tl_templates.choose_strategy("multi_worker")
+
+
+def test_tpu_without_a_tpu_says_so():
+    with pytest.raises(ValueError, match="no TPU was found"):
+        tl_templates.choose_strategy("tpu")
+
+
+def test_global_batch_is_the_per_replica_batch_times_the_replicas():
+    strategy = tl_templates.choose_strategy("mirrored")
+    replicas = strategy.num_replicas_in_sync
+    assert tl_templates.global_batch_size(8, strategy) == 8 * replicas
+    assert tl_templates.global_batch_size(8, tf.distribute.get_strategy()) == 8
+    with pytest.raises(ValueError, match="batch_size=0"):
+        tl_templates.global_batch_size(0, strategy)
+
+
+def test_training_code_runs_in_the_scope_the_model_was_built_in():
+    strategy = tl_templates.choose_strategy("mirrored")
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+    @distribute.in_model_scope
+    def current_strategy(model):
+        return tf.distribute.get_strategy()
+
+    assert current_strategy(model) is strategy
+    assert tf.distribute.get_strategy() is not strategy  # left the scope again
+
+
+# Who writes the outputs
+
+
+def resolver(task_type, task_id, cluster):
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id
+    )
+
+
+def cluster_member(task_type, task_id, cluster):
+    """Stands for a strategy in a cluster: `is_chief` reads only its cluster resolver."""
+    return types.SimpleNamespace(cluster_resolver=resolver(task_type, task_id, cluster))
+
+
+def test_the_chief_is_the_chief_task_or_else_worker_zero():
+    workers = {"worker": ["localhost:1", "localhost:2"]}
+    with_chief = {"chief": ["localhost:0"], **workers}
+    assert tl_templates.is_chief(tf.distribute.get_strategy())
+    assert tl_templates.is_chief(cluster_member("worker", 0, workers))
+    assert not tl_templates.is_chief(cluster_member("worker", 1, workers))
+    assert tl_templates.is_chief(cluster_member("chief", 0, with_chief))
+    assert not tl_templates.is_chief(cluster_member("worker", 0, with_chief))
+
+
+def test_other_workers_write_to_a_copy_that_resumes_with_the_chief(tmp_path):
+    output = tmp_path / "outputs"
+    (output / "checkpoints").mkdir(parents=True)
+    (output / "checkpoints" / "resume.npz").write_bytes(b"state")
+    (output / "history.csv").write_text("epoch,phase\n1,feature_extraction\n")
+    workers = {"worker": ["localhost:1", "localhost:2"]}
+
+    assert tl_templates.worker_output_dir(output, tf.distribute.get_strategy()) == output
+    assert tl_templates.worker_output_dir(output, cluster_member("worker", 0, workers)) == output
+    copy = tl_templates.worker_output_dir(output, cluster_member("worker", 1, workers))
+    assert copy != output and copy.name.startswith("outputs-worker1-")
+    assert (copy / "checkpoints" / "resume.npz").read_bytes() == b"state"
+    assert (copy / "history.csv").read_text() == (output / "history.csv").read_text()
+    fresh = tl_templates.worker_output_dir(
+        output, cluster_member("worker", 1, workers), restart=True
+    )
+    assert list(fresh.iterdir()) == []
+    assert sorted(path.name for path in output.iterdir()) == ["checkpoints", "history.csv"]
+
+
+# Training a generated project on several replicas
+
+MIRRORED_RUNNER = """
+import sys
+import tl_templates
+tl_templates.use_logical_cpus(2)  # before TensorFlow initialises its devices
+sys.path.insert(0, ".")
+import train
+train.main(sys.argv[1:])
+"""
+
+
+def test_mirrored_over_two_logical_cpus_trains_a_generated_project(project, tmp_path):
+    folder, data = project
+    output = tmp_path / "outputs"
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_RUNNER, *train_arguments(data, output, "mirrored")],
+        cwd=folder, capture_output=True, text=True, timeout=PROCESS_TIMEOUT,
+        env=quiet_environment(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "Distribution: MirroredStrategy, 2 replica(s), batch size 8" in result.stdout
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert [phase["name"] for phase in metrics["phases"]] == ["feature_extraction", "fine_tuning"]
+    assert metrics["phases"][0]["cached_features"]  # phase 1 trained the head on cached features
+    rows = (output / "history.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[:2] for row in rows] == [
+        ["1", "feature_extraction"],
+        ["2", "fine_tuning"],
+    ]
+    assert (output / "model.keras").is_file()
+
+
+WORKER_RUNNER = """
+import shutil, sys
+import tl_templates
+from tl_templates import distribute
+
+folders = []  # where this process wrote: the chief's --output, or a worker's temporary folder
+
+
+def recording_worker_output_dir(*args, **kwargs):
+    folders.append(distribute.worker_output_dir(*args, **kwargs))
+    return folders[-1]
+
+
+tl_templates.worker_output_dir = recording_worker_output_dir
+sys.path.insert(0, ".")
+import train
+copy_to, arguments = sys.argv[1], sys.argv[2:]
+train.main(arguments)
+shutil.copy(folders[0] / "model.keras", copy_to)  # before exit removes a worker's folder
+"""
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for one in sockets:
+        one.bind(("localhost", 0))
+    ports = [one.getsockname()[1] for one in sockets]
+    for one in sockets:
+        one.close()
+    return ports
+
+
+def test_two_workers_on_loopback_train_and_agree_on_the_final_weights(project, tmp_path):
+    folder, data = project
+    output = tmp_path / "outputs"
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+    processes = []
+    for index in range(2):
+        temporary = tmp_path / f"tmp{index}"  # the worker's own temporary folders go here
+        temporary.mkdir()
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", WORKER_RUNNER, str(tmp_path / f"model{index}.keras"),
+             *train_arguments(data, output, "multi_worker")],
+            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=quiet_environment(TF_CONFIG=tf_config, TMPDIR=str(temporary)),
+        ))  # fmt: skip
+    try:
+        logs = [process.communicate(timeout=PROCESS_TIMEOUT) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    for process, (stdout, stderr) in zip(processes, logs, strict=True):
+        assert process.returncode == 0, stdout[-2000:] + stderr[-3000:]
+    assert "this process: worker 0 (chief), batch size 8" in logs[0][0]
+    assert "this process: worker 1 (worker), batch size 8" in logs[1][0]
+
+    # Only the chief wrote to --output; the other worker's folder is gone.
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert [phase["name"] for phase in metrics["phases"]] == ["feature_extraction", "fine_tuning"]
+    assert f"Written to {output}:" in logs[0][0]
+    assert f"Written to {tmp_path / 'tmp1'}" in logs[1][0]  # outputs-worker1-... there
+    assert list((tmp_path / "tmp1").iterdir()) == []  # and removed at exit
+
+    chief, worker = (keras.saving.load_model(tmp_path / f"model{i}.keras") for i in range(2))
+    assert len(chief.weights) == len(worker.weights) > 0
+    for ours, theirs in zip(chief.weights, worker.weights, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
