@@ -244,3 +244,28 @@ def test_two_workers_on_loopback_train_and_agree_on_the_final_weights(project, t
     assert len(chief.weights) == len(worker.weights) > 0
     for ours, theirs in zip(chief.weights, worker.weights, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
+
+
+# The library's training functions under a strategy (one replica here: the process has
+# one CPU device; a variable made outside the model's scope fails even then)
+
+
+def test_train_multitask_trains_a_model_built_in_a_strategy(tmp_path):
+    # train_classifier: the generated projects above. Here the multi-task trainer.
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    heads = [tl_templates.TaskHead("gender", "binary")]
+    with strategy.scope():
+        model = tl_templates.build_multitask_model(
+            "lab_glyphs", heads, input_shape=(32, 32, 3), weights=None
+        )
+    plan = tl_templates.plan_strategy("fine_tune_top", "lab_glyphs")
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 32, 32, 3)).astype("uint8")
+    targets = {"gender": rng.integers(0, 2, 12).astype("float32")}
+    halves = {"gender": targets["gender"][:6]}
+    phases = tl_templates.train_multitask(
+        model, heads, plan, (images, targets), (images[:6], halves), head_epochs=1,
+        fine_tune_epochs=1, batch_size=4, output_dir=tmp_path, verbose=0,
+    )  # fmt: skip
+    assert [phase.name for phase in phases] == ["feature_extraction", "fine_tuning"]
+    assert all(np.isfinite(phase.best_val_task_loss) for phase in phases)

@@ -226,7 +226,15 @@ def global_batch_size(batch_size, strategy):
 
 def describe_strategy(strategy):
     """One line: the strategy's class, its replicas and, with several workers, this one's role."""
-    line = f"{type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s)"
+    import tensorflow as tf
+
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        name = "MultiWorkerMirroredStrategy"  # its class is named CollectiveAllReduceStrategy
+    elif not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+        name = "default strategy"
+    else:
+        name = type(strategy).__name__
+    line = f"{name}, {strategy.num_replicas_in_sync} replica(s)"
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is not None and resolver.task_type:
         role = "chief" if is_chief(strategy) else "worker"
