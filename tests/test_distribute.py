@@ -155,24 +155,32 @@ train.main(sys.argv[1:])
 """
 
 
-def test_mirrored_over_two_logical_cpus_trains_a_generated_project(project, tmp_path):
+@pytest.fixture(scope="module")
+def mirrored_run(project, tmp_path_factory):
+    """The generated project trained by MirroredStrategy over two logical CPU devices."""
     folder, data = project
-    output = tmp_path / "outputs"
+    output = tmp_path_factory.mktemp("mirrored") / "outputs"
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_RUNNER, *train_arguments(data, output, "mirrored")],
         cwd=folder, capture_output=True, text=True, timeout=PROCESS_TIMEOUT,
         env=quiet_environment(),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    assert "Distribution: MirroredStrategy, 2 replica(s), batch size 8" in result.stdout
+    return output, result.stdout
+
+
+def test_mirrored_over_two_logical_cpus_trains_a_generated_project(mirrored_run):
+    output, stdout = mirrored_run
+    assert "Distribution: MirroredStrategy, 2 replica(s), batch size 8" in stdout
     metrics = json.loads((output / "metrics.json").read_text())
     assert [phase["name"] for phase in metrics["phases"]] == ["feature_extraction", "fine_tuning"]
     assert metrics["phases"][0]["cached_features"]  # phase 1 trained the head on cached features
-    rows = (output / "history.csv").read_text().splitlines()[1:]
-    assert [row.split(",")[:2] for row in rows] == [
-        ["1", "feature_extraction"],
-        ["2", "fine_tuning"],
+    rows = tl_templates.read_history(output / "history.csv")
+    assert [(row["epoch"], row["phase"]) for row in rows] == [
+        (1, "feature_extraction"),
+        (2, "fine_tuning"),
     ]
+    assert all(np.isfinite(row["loss"]) and np.isfinite(row["val_loss"]) for row in rows)
     assert (output / "model.keras").is_file()
 
 
@@ -208,7 +216,9 @@ def free_ports(count):
     return ports
 
 
-def test_two_workers_on_loopback_train_and_agree_on_the_final_weights(project, tmp_path):
+def test_two_workers_on_loopback_train_and_agree_on_the_final_weights(
+    project, mirrored_run, tmp_path
+):
     folder, data = project
     output = tmp_path / "outputs"
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
@@ -244,6 +254,22 @@ def test_two_workers_on_loopback_train_and_agree_on_the_final_weights(project, t
     assert len(chief.weights) == len(worker.weights) > 0
     for ours, theirs in zip(chief.weights, worker.weights, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
+
+    # Two workers with one replica each train as one machine with two replicas: each
+    # global batch is split the same way, so the history and the weights match.
+    mirrored_output, _ = mirrored_run
+    workers = tl_templates.read_history(output / "history.csv")
+    replicas = tl_templates.read_history(mirrored_output / "history.csv")
+    for column in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(
+            [row[column] for row in workers], [row[column] for row in replicas], rtol=1e-4,
+            err_msg=column,
+        )  # fmt: skip
+    mirrored = keras.saving.load_model(mirrored_output / "model.keras")
+    for weight, mirrored_weight in zip(chief.weights, mirrored.weights, strict=True):
+        np.testing.assert_allclose(
+            weight.numpy(), mirrored_weight.numpy(), rtol=1e-4, atol=1e-6, err_msg=weight.path
+        )
 
 
 # The library's training functions under a strategy (one replica here: the process has
