@@ -295,3 +295,30 @@ def test_train_multitask_trains_a_model_built_in_a_strategy(tmp_path):
     )  # fmt: skip
     assert [phase.name for phase in phases] == ["feature_extraction", "fine_tuning"]
     assert all(np.isfinite(phase.best_val_task_loss) for phase in phases)
+
+
+def test_a_finished_run_restores_into_a_model_built_in_a_strategy(tmp_path):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    plan = tl_templates.plan_strategy("fine_tune_top", "lab_glyphs")
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (12, 32, 32, 3)).astype("uint8")
+    labels = rng.integers(0, 3, 12)
+
+    def build_and_train():
+        with strategy.scope():
+            backbone = tl_templates.build_backbone("lab_glyphs", (32, 32, 3), weights=None)
+            inputs = keras.Input((32, 32, 3))
+            pooled = keras.layers.GlobalAveragePooling2D()(backbone(inputs))
+            model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(pooled))
+        phases = tl_templates.train_classifier(
+            model, plan, (images, labels), (images[:6], labels[:6]), head_epochs=1,
+            fine_tune_epochs=1, batch_size=4, output_dir=tmp_path, verbose=0,
+        )  # fmt: skip
+        return model, phases
+
+    trained, phases = build_and_train()
+    assert [phase.name for phase in phases] == ["feature_extraction", "fine_tuning"]
+    restored, again = build_and_train()  # a finished run: restores, trains nothing
+    assert again == phases
+    for weight, restored_weight in zip(trained.weights, restored.weights, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), restored_weight.numpy(), err_msg=weight.path)
