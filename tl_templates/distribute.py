@@ -160,7 +160,8 @@ def choose_strategy(distribution="auto"):
 def _fix_keras_for_multi_worker():
     """Works around Keras issue 20585: `fit()` fails under MultiWorkerMirroredStrategy.
 
-    Keras 3 (3.7 to at least 3.15) has two bugs on that strategy only:
+    Keras 3 (reported since TensorFlow 2.16; still so in Keras 3.15, tested here)
+    has two bugs on that strategy only:
 
     1. Before the first step it builds the model from a batch averaged over the
        replicas with `strategy.reduce("MEAN", batch)`; the strategy cannot
@@ -173,16 +174,18 @@ def _fix_keras_for_multi_worker():
        are summed over all replicas when updated), so this takes the first
        local one, as Keras does on TPUs.
 
-    Other strategies keep Keras' own code. Runs once per process.
+    Other strategies keep Keras' own code. Runs once per process; a Keras whose
+    internals differ (a later, fixed version) is left as it is.
     """
     import tensorflow as tf
     from keras.src import tree
     from keras.src.backend.tensorflow import trainer
 
-    if getattr(trainer, "_tl_templates_multi_worker_fix", False):
+    original_build = getattr(trainer.TensorFlowTrainer, "_maybe_symbolic_build", None)
+    original_reduce = getattr(trainer, "reduce_per_replica", None)
+    already_fixed = getattr(trainer, "_tl_templates_multi_worker_fix", False)
+    if already_fixed or original_build is None or original_reduce is None:
         return
-    original_build = trainer.TensorFlowTrainer._maybe_symbolic_build
-    original_reduce = trainer.reduce_per_replica
 
     def is_multi_worker(strategy):
         return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
