@@ -90,6 +90,12 @@ _EXPORTS = {
     "load_yamnet_weights": "tl_templates.audio_backbones",
     "export_tflite": "tl_templates.tflite",
     "run_tflite": "tl_templates.tflite",
+    "choose_strategy": "tl_templates.distribute",
+    "describe_strategy": "tl_templates.distribute",
+    "global_batch_size": "tl_templates.distribute",
+    "is_chief": "tl_templates.distribute",
+    "use_logical_cpus": "tl_templates.distribute",
+    "worker_output_dir": "tl_templates.distribute",
 }
 
 __all__ = sorted(_EXPORTS)

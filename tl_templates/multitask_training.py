@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tl_templates.blocks import find_backbone, set_trainable
+from tl_templates.distribute import in_model_scope
 from tl_templates.multitask import compile_multitask
 from tl_templates.training import BestWeights, HistoryWriter, default_augmentation, read_history
 
@@ -131,6 +132,7 @@ def _fit(model, train, validation, epochs, initial_epoch, callbacks, verbose):
     return time.perf_counter() - started
 
 
+@in_model_scope  # the optimizers and the heads model go where the model's variables are
 def train_multitask(
     model,
     heads,

@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from tl_templates.atomic import atomic_path, write_csv_atomic
 from tl_templates.blocks import find_backbone, set_trainable
+from tl_templates.distribute import in_model_scope
 from tl_templates.resume import TrainingRun
 
 HISTORY_FIELDS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -221,6 +222,7 @@ def plan_phases(plan, head_epochs, fine_tune_epochs):
     return phases
 
 
+@in_model_scope  # the optimizers and the head model go where the model's variables are
 def train_classifier(
     model,
     plan,
@@ -255,7 +257,8 @@ def train_classifier(
         head_epochs: int. Phase 1 epochs (feature extraction).
         fine_tune_epochs: int. Phase 2 epochs; `train_from_scratch` trains
             `head_epochs + fine_tune_epochs` epochs in a single phase.
-        batch_size: int. Examples per step.
+        batch_size: int. Examples per step; under a `tf.distribute` strategy, over all
+            replicas together (`tl_templates.global_batch_size`).
         output_dir: str or Path. Gets `history.csv`, `logs/` (TensorBoard) and
             `checkpoints/` (`best.weights.h5` and the resume state).
         augment: bool or keras.layers.Layer. True: random shifts, rotations
