@@ -96,7 +96,6 @@ HIDDEN_UNITS = 64  # the head: a hidden layer, then one sigmoid per label
 LEARNING_RATE = 3e-3
 
 # %%
-import keras
 import numpy as np
 
 import tl_templates
@@ -122,11 +121,15 @@ if QUICK:
     print(f"{DATASET}: scenes drawn by tl_templates.synthetic_scenes")
 else:
     pool_images, pool_labels = mte.load_tfds_multilabel(
-        DATASET, LABELS, IMAGE_SIZE, pool_count, split="train+validation")
+        DATASET, LABELS, IMAGE_SIZE, pool_count, split="train+validation"
+    )
     test_images, test_labels = mte.load_tfds_multilabel(
-        DATASET, LABELS, IMAGE_SIZE, TEST_COUNT, split="test")
-    print(f"TFDS {DATASET}: {len(pool_labels):,} training and validation images, "
-          f"{len(test_labels):,} test images")
+        DATASET, LABELS, IMAGE_SIZE, TEST_COUNT, split="test"
+    )
+    print(
+        f"TFDS {DATASET}: {len(pool_labels):,} training and validation images, "
+        f"{len(test_labels):,} test images"
+    )
 train_count = len(pool_labels) - min(VALIDATION_COUNT, len(pool_labels) // 3)
 print("share of images with each object (test set):",
       ", ".join(f"{label} {share:.0%}" for label, share in zip(LABELS, test_labels.mean(axis=0),
@@ -185,9 +188,11 @@ for seed in SEEDS:
     hidden = mte.hide_labels(pool_labels, UNKNOWN_FRACTION, seed)
     complete = train[mte.complete_rows(hidden[train])]
     if seed == SEEDS[0]:
-        print(f"{len(train)} training images, {len(complete)} with every label known "
-              f"({len(complete) / len(train):.0%}); masking keeps all {len(train)} and "
-              f"{np.isfinite(hidden[train]).mean():.0%} of their labels")
+        print(
+            f"{len(train)} training images, {len(complete)} with every label known "
+            f"({len(complete) / len(train):.0%}); masking keeps all {len(train)} and "
+            f"{np.isfinite(hidden[train]).mean():.0%} of their labels"
+        )
     start = experiments.initial_weights(lambda: build_task_heads(pool_features.shape[1:], heads),
                                         seed)  # fmt: skip
     for method, rows in (("masked", train), ("dropped", complete)):
@@ -202,8 +207,14 @@ for seed in SEEDS:
             for label, score, value in zip(LABELS, scores, np.broadcast_to(thresholds, len(LABELS)),
                                            strict=True):  # fmt: skip
                 extra = {"threshold_value": float(value)} if threshold_name == "tuned" else {}
-                results.add(method=method, threshold=threshold_name, label=label, seed=seed,
-                            **score, **extra)
+                results.add(
+                    method=method,
+                    threshold=threshold_name,
+                    label=label,
+                    seed=seed,
+                    **score,
+                    **extra,
+                )
     print(f"seed {seed} done")
 
 # %% [markdown]
@@ -253,7 +264,9 @@ print(f"2. Mean test F1 over the labels (masked training): {thresholds.sentence(
 rarest = LABELS[int(np.argmin(test_labels.mean(axis=0)))]
 f1_fixed = results.mean("f1", method="masked", threshold="0.5", label=rarest)
 f1_tuned = results.mean("f1", method="masked", threshold="tuned", label=rarest)
-print(f"   The rarest object, {rarest}: F1 {f1_fixed:.2f} at 0.5, {f1_tuned:.2f} at its tuned "
-      f"threshold ({results.mean('threshold_value', method='masked', threshold='tuned', label=rarest):.2f} "
-      "on average).")  # fmt: skip
+tuned_value = results.mean("threshold_value", method="masked", threshold="tuned", label=rarest)
+print(
+    f"   The rarest object, {rarest}: F1 {f1_fixed:.2f} at 0.5, {f1_tuned:.2f} at its tuned "
+    f"threshold ({tuned_value:.2f} on average)."
+)
 print(f"\n({timer.report()})")

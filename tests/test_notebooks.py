@@ -45,6 +45,9 @@ FULL_MODE_SMOKE = {
     "05_when_transfer_helps": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1], "HEAD_STEPS": 1,
                                "OTHER_INPUT_PER_CLASS": 2, "SMALL_SOURCE_PER_CLASS": 2,
                                "SMALL_SOURCE_STEPS": 1},
+    "08_multilabel_driving": {**TINY, "TRAIN_COUNT": 16, "VALIDATION_COUNT": 8, "TEST_COUNT": 8,
+                              "UNKNOWN_FRACTION": 0.1, "STEPS": 1, "HIDDEN_UNITS": 4},
+    "09_when_multitask_helps": {**TINY, "PER_TASK": 6, "STEPS": 1, "WIDTH": 4},
     "10_end_to_end_vs_pipeline": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1]},
 }  # fmt: skip
 

@@ -14,7 +14,6 @@ losses of `tl_templates.multitask_losses`, a NaN label adds nothing, so:
   these objects are in the image", for the notebooks' full mode.
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
@@ -113,17 +112,62 @@ def labels_for_tasks(sources, tasks):
     return inputs, labels
 
 
-def training_dataset(inputs, labels, batch_size, steps, seed=0):
+def task_balanced_order(sizes, batch_size, steps, seed=0):
+    """Example indices for `steps` batches holding every task in equal shares.
+
+    The examples of the tasks are stacked, task after task (as
+    `labels_for_tasks` stacks them); each batch takes `batch_size / tasks`
+    examples of each task (one more for the first tasks if it does not
+    divide), each task cycling through its own examples in a new random order
+    every pass. So over a multi-task run of `tasks x steps` steps every task
+    sees as many labelled examples as in a single-task run of `steps` steps,
+    whatever its share of the data.
+
+    Args:
+        sizes: list. Examples of each task, in the order they are stacked.
+        batch_size: int. Examples per batch, at least one per task.
+        steps: int. Batches.
+        seed: int. The same seed gives the same order.
+
+    Returns:
+        An int array of `steps * batch_size` indices into the stacked examples.
+
+    Examples:
+
+    >>> from tl_templates import multitask_experiments
+    >>> order = multitask_experiments.task_balanced_order([100, 4], batch_size=4, steps=3)
+    >>> [int((batch >= 100).sum()) for batch in order.reshape(3, 4)]
+    [2, 2, 2]
+    """
+    if batch_size < len(sizes) or min(sizes) < 1:
+        raise ValueError(
+            f"A task-balanced batch needs one example or more of each task: batch_size="
+            f"{batch_size} for {len(sizes)} tasks of sizes {list(sizes)}."
+        )
+    rng = np.random.default_rng(seed)
+    shares = [batch_size // len(sizes) + (index < batch_size % len(sizes))
+              for index in range(len(sizes))]  # fmt: skip
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    streams = []
+    for size, share, offset in zip(sizes, shares, offsets, strict=True):
+        passes = -(-steps * share // size)  # ceiling
+        stream = np.concatenate([rng.permutation(size) for _ in range(passes)])
+        streams.append(offset + stream[: steps * share].reshape(steps, share))
+    return np.concatenate(streams, axis=1).ravel()
+
+
+def training_dataset(inputs, labels, batch_size, steps, seed=0, order=None):
     """`steps` full batches of `(inputs, {task: labels})`, in an order set by `seed`.
 
     As `tl_templates.experiments.training_dataset`, with a dict of float
-    labels (NaN where unknown) instead of integer classes.
+    labels (NaN where unknown) instead of integer classes; `order` (from
+    `task_balanced_order`) replaces the plain shuffled order.
     """
     labels = labels if isinstance(labels, dict) else {"labels": labels}
-    count = len(inputs)
-    rng = np.random.default_rng(seed)
-    passes = -(-steps * batch_size // count)  # ceiling
-    order = np.concatenate([rng.permutation(count) for _ in range(passes)])
+    if order is None:
+        rng = np.random.default_rng(seed)
+        passes = -(-steps * batch_size // len(inputs))  # ceiling
+        order = np.concatenate([rng.permutation(len(inputs)) for _ in range(passes)])
     inputs = tf.constant(np.asarray(inputs, "float32"))
     labels = {task: tf.constant(np.asarray(values, "float32")) for task, values in labels.items()}
     dataset = tf.data.Dataset.from_tensor_slices(order[: steps * batch_size]).batch(batch_size)
@@ -136,7 +180,7 @@ def training_dataset(inputs, labels, batch_size, steps, seed=0):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def fit_steps(model, inputs, labels, steps, batch_size=32, seed=0):
+def fit_steps(model, inputs, labels, steps, batch_size=32, seed=0, order=None):
     """Trains a compiled multi-output model for `steps` steps (see `training_dataset`).
 
     Args:
@@ -146,16 +190,18 @@ def fit_steps(model, inputs, labels, steps, batch_size=32, seed=0):
         steps: int. Training steps.
         batch_size: int. Examples per step.
         seed: int. Shuffling seed.
+        order: array or None. Example indices, batch after batch
+            (`task_balanced_order`); None: shuffled passes over the examples.
 
     Returns:
         The Keras `History`.
     """
-    if len(inputs) < batch_size:
+    if order is None and len(inputs) < batch_size:
         raise ValueError(
             f"{len(inputs)} training examples cannot fill one batch of {batch_size}: "
             "lower the batch size or give more examples."
         )
-    dataset = training_dataset(inputs, labels, batch_size, steps, seed)
+    dataset = training_dataset(inputs, labels, batch_size, steps, seed, order)
     return model.fit(dataset, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
 
 
@@ -209,17 +255,6 @@ def standardise(train, *others):
     mean, spread = train.mean(axis=0), train.std(axis=0) + 1e-3
     return [((np.asarray(part, "float32") - mean) / spread).astype("float32")
             for part in (train, *others)]  # fmt: skip
-
-
-def dense_trunk(input_dim, width, name="trunk"):
-    """A trainable layer over cached features: `width` ReLU units, to share or not.
-
-    Returns:
-        A `keras.Model` from `(input_dim,)` features to `(width,)`.
-    """
-    features = keras.Input((input_dim,), name="features")
-    hidden = keras.layers.Dense(width, activation="relu", name=f"{name}_dense")(features)
-    return keras.Model(features, hidden, name=name)
 
 
 def load_tfds_multilabel(name, label_names, image_size, count, split="train", data_dir=None,
