@@ -130,7 +130,7 @@ else:
         f"TFDS {DATASET}: {len(pool_labels):,} training and validation images, "
         f"{len(test_labels):,} test images"
     )
-train_count = len(pool_labels) - min(VALIDATION_COUNT, len(pool_labels) // 3)
+train_count = len(pool_labels) - min(VALIDATION_COUNT, len(pool_labels) // 2)
 print("share of images with each object (test set):",
       ", ".join(f"{label} {share:.0%}" for label, share in zip(LABELS, test_labels.mean(axis=0),
                                                                strict=True)))  # fmt: skip
