@@ -234,11 +234,12 @@ print(results.table("threshold_value", rows="label", columns="method", percent=F
 methods = ["masked", "dropped"]
 figure = plots.heatmap([[results.values("auc", method=m, label=label, threshold="0.5")
                          for m in methods] for label in LABELS], LABELS, methods,
-                       title="test AUC per label")  # fmt: skip
+                       title="test AUC per label", colorbar_label="AUC (%)")  # fmt: skip
 figure = plots.heatmap([[results.values("f1", method="masked", label=label, threshold=t)
                          for t in ("0.5", "tuned")] for label in LABELS], LABELS,
                        ["threshold 0.5", "tuned threshold"],
-                       title="test F1 per label (masked training)")  # fmt: skip
+                       title="test F1 per label (masked training)",
+                       colorbar_label="F1 (%)")  # fmt: skip
 
 # %% [markdown]
 # ## Verdict

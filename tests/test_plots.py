@@ -36,6 +36,12 @@ def test_heatmap_annotates_every_cell_and_outlines_the_marks():
     assert [text.get_text().split("\n")[0] for text in axis.texts] == ["80.0", "50.0", "20.0",
                                                                        "40.0"]  # fmt: skip
     assert len(axis.patches) == 2
+    assert figure.axes[1].get_ylabel() == "accuracy (%)"  # the colour bar
+
+
+def test_heatmap_colour_bar_names_its_measure():
+    figure = plots.heatmap([[[0.6]]], ["r"], ["c"], colorbar_label="AUC (%)")
+    assert figure.axes[1].get_ylabel() == "AUC (%)"
 
 
 def test_bars_and_examples():

@@ -68,7 +68,9 @@ def curves(
     return figure
 
 
-def heatmap(runs, row_labels, column_labels, marks=(), title=None, percent=True):
+def heatmap(
+    runs, row_labels, column_labels, marks=(), title=None, percent=True, colorbar_label=None
+):
     """A grid of mean scores, coloured, each cell annotated with mean ± std.
 
     Args:
@@ -78,6 +80,8 @@ def heatmap(runs, row_labels, column_labels, marks=(), title=None, percent=True)
         marks: iterable. `(row, column)` cells to outline (e.g. the advisor's pick).
         title: str or None.
         percent: bool. Scores are fractions; show them as percentages.
+        colorbar_label: str or None. What the colours measure (default
+            "accuracy (%)", or "score" when `percent` is False).
 
     Returns:
         A matplotlib `Figure`.
@@ -99,7 +103,9 @@ def heatmap(runs, row_labels, column_labels, marks=(), title=None, percent=True)
         figsize=(1.8 + 1.6 * len(column_labels), 1.2 + 0.6 * len(row_labels))
     )
     image = axis.imshow(means, cmap="viridis", aspect="auto")
-    figure.colorbar(image, ax=axis, label="accuracy (%)" if percent else "score")
+    if colorbar_label is None:
+        colorbar_label = "accuracy (%)" if percent else "score"
+    figure.colorbar(image, ax=axis, label=colorbar_label)
     low, high = np.nanmin(means), np.nanmax(means)
     for (row, column), mean in np.ndenumerate(means):
         dark = mean < (low + high) / 2
