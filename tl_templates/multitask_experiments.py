@@ -95,7 +95,7 @@ def fit_task_steps(model, features, labels, steps, batch_size=32, seed=0):
         The Keras `History`.
     """
     return model.fit(task_dataset(features, labels, batch_size, steps, seed),
-                     steps_per_epoch=steps, epochs=1, verbose=0)  # fmt: skip
+                     steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)  # fmt: skip
 
 
 def task_scores(model, heads, features, labels, batch_size=256):
