@@ -45,12 +45,12 @@ FULL_MODE_SMOKE = {
     "05_when_transfer_helps": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1], "HEAD_STEPS": 1,
                                "OTHER_INPUT_PER_CLASS": 2, "SMALL_SOURCE_PER_CLASS": 2,
                                "SMALL_SOURCE_STEPS": 1},
-    "10_end_to_end_vs_pipeline": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1]},
     "06_audio_wake_word": {"SEEDS": [0], "BACKBONE": "yamnet", "PER_CLASS": [1, 2],
                            "TEST_PER_CLASS": 2, "HEAD_STEPS": 1, "STEPS": 1, "BATCH_SIZE": 2},
     "07_multitask_gender_age": {**TINY, "FACES_DIR": str(ROOT / "data" / "samples" / "faces"),
                                 "TRAIN_SIZES": [8, 16], "TEST_SIZE": 8, "STEPS": 1,
                                 "TRUNK_UNITS": 8},
+    "10_end_to_end_vs_pipeline": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1]},
 }  # fmt: skip
 # The weights file each smoke run loads (a fixture below), where it is not `local_weights`.
 SMOKE_WEIGHTS = {"06_audio_wake_word": "local_yamnet_weights"}
