@@ -95,7 +95,7 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import experiments, trunk_experiments, plots, synthetic_faces
+from tl_templates import experiments, plots, synthetic_faces, trunk_experiments
 from tl_templates.results import Results, compare
 
 timer = experiments.RunTimer()

@@ -281,5 +281,6 @@ print(f"A fresh linear probe tells the domains apart {probe_drop:+.1f} points le
       f"own domain head is at {100 * np.mean(results['DANN']['domain head accuracy']):.0f}% "
       "(50% = chance): "
       + ("the features hide the domain from the head they were trained against more than "
-         "from a fresh probe." if probe_drop < 10 else "the features hide the domain."))  # fmt: skip
+         "from a fresh probe." if probe_drop < 10
+         else "the features hide the domain."))  # fmt: skip
 print(f"\n(this notebook ran in {time.perf_counter() - STARTED:.0f} s)")

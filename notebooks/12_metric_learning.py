@@ -110,7 +110,8 @@ else:
     unseen_names = [str(label) for label in range(unseen_labels.max() + 1)]
     print("TFDS omniglot: train characters are seen, test characters unseen")
 print(f"seen: {len(seen_labels)} images of {len(np.unique(seen_labels))} classes; "
-      f"unseen: {len(unseen_labels)} images of {len(np.unique(unseen_labels))} classes")  # fmt: skip
+      f"unseen: {len(unseen_labels)} images of "
+      f"{len(np.unique(unseen_labels))} classes")  # fmt: skip
 
 figure, axes = plt.subplots(2, 12, figsize=(12, 2.3))
 for column in range(12):
@@ -205,7 +206,8 @@ print(f"{'backbone, no head':<24}"
       + "".join(f"{100 * no_head[name]:>16.1f}" for name in MEASURES))  # fmt: skip
 for method in METHODS:
     cells = "".join(
-        f"{100 * np.mean(results[method][name]):>10.1f} ± {100 * np.std(results[method][name]):3.1f}"
+        f"{100 * np.mean(results[method][name]):>10.1f} "
+        f"± {100 * np.std(results[method][name]):3.1f}"
         for name in MEASURES
     )
     print(f"{method:<24}{cells}")
@@ -264,7 +266,8 @@ for method in metric_methods:
         other, other_error = paired_gain(method, "softmax", MEASURE)
         print(f"  {method}: {100 * other:+.1f} ± {100 * other_error:.1f} points vs softmax")
 head_vs_backbone = np.mean(results[best][MEASURE]) - no_head[MEASURE]
-print(f"Against the pretrained backbone's own features with no head ({100 * no_head[MEASURE]:.1f}%), "
+print("Against the pretrained backbone's own features with no head "
+      f"({100 * no_head[MEASURE]:.1f}%), "
       f"the best trained head is {100 * head_vs_backbone:+.1f} points: "
       + ("training on the seen classes carried over to unseen ones." if head_vs_backbone > 0
          else "a head trained on the seen classes specialised to them and lost some of what "

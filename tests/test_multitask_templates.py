@@ -93,7 +93,8 @@ def test_awkward_answers_bake_cleanly(tmp_path):
         ("face-multitask", {"backbone": "resnet51"}, "backbone='resnet51'"),
         ("face-multitask", {"loss_weighting": "magic"}, "magic provided for choice variable"),
         ("driving-multilabel", {"image_size": "8"}, "image_size must be at least"),
-        ("driving-multilabel", {"project_slug": "../escape"}, "project_slug names the project's folder"),
+        ("driving-multilabel", {"project_slug": "../escape"},
+         "project_slug names the project's folder"),
     ],
 )
 def test_bad_answers_stop_before_anything_is_written(tmp_path, template, answers, message):
