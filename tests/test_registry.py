@@ -62,6 +62,7 @@ EXPECTED_PUBLIC_SURFACE = [
     "plot_task_history",
     "positive_weights",
     "precision_recall",
+    "prepare_output_folder",
     "read_face_labels",
     "read_history",
     "read_label_csv",

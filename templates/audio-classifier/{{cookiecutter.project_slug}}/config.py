@@ -45,6 +45,7 @@ class Config:
     head_learning_rate: float | None = None  # None: the plan's (1e-3)
     fine_tune_learning_rate: float | None = None  # None: the plan's (1e-5 or 1e-4)
     seed: int = 42  # same seed, same split and same initial head
+    deterministic: bool = False  # identical numbers on every run (slower on GPU); --seed sets it
 
     # Detections in long recordings (predict.py)
     negative_classes: list = dataclasses.field(default_factory=lambda: ["background", "other"])
