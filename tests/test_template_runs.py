@@ -98,9 +98,7 @@ def test_the_same_seed_gives_identical_files_and_restart_moves_the_old_run_aside
     assert (moved[0] / "metrics.json").read_text() == '{"old": true}'
 
 
-def test_a_killed_face_run_continues_and_ends_as_an_uninterrupted_one(
-    baked, seeded_runs, tmp_path
-):
+def test_a_killed_face_run_continues_and_ends_as_an_uninterrupted_one(baked, seeded_runs, tmp_path):
     output = tmp_path / "outputs"
     process = start(baked, "face-multitask", output)
     while committed_epochs(output) < 2:
