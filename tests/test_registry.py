@@ -40,6 +40,7 @@ EXPECTED_PUBLIC_SURFACE = [
     "build_embedding_model",
     "build_multitask_model",
     "check_dataset",
+    "choose_plan",
     "compile_multitask",
     "export_tflite",
     "few_shot_accuracy",

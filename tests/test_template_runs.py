@@ -8,6 +8,7 @@ Tiny runs (feature extraction on cached features, a few epochs), one baked
 project per template for the whole module.
 """
 
+import json
 import shutil
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import time
 
 import pytest
 from helpers import committed_epochs
+from PIL import Image
 
 from tl_templates import projects
 
@@ -37,8 +39,21 @@ TEMPLATES = {
 }  # fmt: skip
 
 
+def write_scenes(folder):
+    """24 scenes labelled `bus,bicycle` (not the sample's labels), some unknown (`?`)."""
+    (folder / "images").mkdir(parents=True)
+    rows = ["filename,bus,bicycle"]
+    for index in range(24):
+        colour = (200, 40, 40) if index % 2 else (40, 40, 200)
+        Image.new("RGB", (40, 40), colour).save(folder / "images" / f"{index}.png")
+        rows.append(f"{index}.png,{index % 2},{'?' if index % 3 == 0 else (index // 2) % 2}")
+    (folder / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def baked(tmp_path_factory):
+    """`{template: (project folder, train.py arguments)}`."""
     root = tmp_path_factory.mktemp("baked")
     baked = {template: projects.new_project(template, output_dir=root) for template in TEMPLATES}
     # The face project trains on UTKFace file names: [age]_[gender]_[race]_[date].jpg.
@@ -47,15 +62,19 @@ def baked(tmp_path_factory):
     images = sorted((baked["face-multitask"] / "data" / "sample" / "images").glob("*.jpg"))
     for image in images[:FACE_FACES]:
         shutil.copyfile(image, faces / image.name)
-    TEMPLATES["face-multitask"] += ["--data", str(faces)]
-    return baked
+    data = {
+        "face-multitask": ["--data", str(faces)],
+        "driving-multilabel": ["--data", str(write_scenes(root / "scenes"))],
+        "audio-classifier": [],  # the bundled sample
+    }
+    return {template: (baked[template], TEMPLATES[template] + data[template]) for template in baked}
 
 
 def start(baked, template, output, *extra):
+    project, arguments = baked[template]
     return subprocess.Popen(
-        [sys.executable, "train.py", *TEMPLATES[template], "--output", str(output), "--quiet",
-         *extra],
-        cwd=baked[template], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "train.py", *arguments, "--output", str(output), "--quiet", *extra],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
 
@@ -120,6 +139,14 @@ def test_a_killed_face_run_continues_and_ends_as_an_uninterrupted_one(baked, see
     log = finish(start(baked, "face-multitask", output))
     assert f"{output} holds a finished run (gender accuracy " in log and "--restart" in log
     assert {path: path.read_bytes() for path in output.rglob("*") if path.is_file()} == before
+
+
+def test_driving_project_takes_its_label_set_from_the_csv_header(seeded_runs):
+    output = seeded_runs["driving-multilabel"][0]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["labels"] == ["bus", "bicycle"]
+    assert {"auc_bus", "auc_bicycle", "mean_auc", "precision_bus", "recall_bicycle"} <= set(metrics)
+    assert list(json.loads((output / "thresholds.json").read_text())) == ["bus", "bicycle"]
 
 
 def test_changed_settings_are_refused_with_the_differences(baked, seeded_runs, tmp_path):

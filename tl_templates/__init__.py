@@ -16,6 +16,7 @@ _EXPORTS = {
     "get_spec": "tl_templates.registry",
     "Plan": "tl_templates.advisor",
     "advise": "tl_templates.advisor",
+    "choose_plan": "tl_templates.advisor",
     "plan_strategy": "tl_templates.advisor",
     "ImageFolder": "tl_templates.image_folder",
     "ImageSplits": "tl_templates.image_folder",

@@ -10,8 +10,6 @@ trained, continuing after the last finished epoch.
 import json
 from pathlib import Path
 
-from tl_templates.resume import set_aside_run
-
 METRICS_FILE = "metrics.json"  # written last: its presence marks a finished run
 
 
@@ -31,6 +29,9 @@ def prepare_output_folder(output_dir, restart=False, headline=("test_accuracy",)
     """
     output_dir = Path(output_dir)
     if restart:
+        # Imported here: resume imports Keras, and a finished run needs none of it.
+        from tl_templates.resume import set_aside_run
+
         previous = set_aside_run(output_dir)
         if previous:
             print(f"Moved the previous run to {previous}")
