@@ -10,7 +10,7 @@ else:  # Python 3.10
 
 
 def load_project_config(config_class, path, overrides=None):
-    """Reads `path` (TOML) into `config_class`, then applies `overrides`.
+    r"""Reads `path` (TOML) into `config_class`, then applies `overrides`.
 
     Args:
         config_class: a dataclass. Its fields are the known settings, with
