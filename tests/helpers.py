@@ -57,3 +57,14 @@ def write_wav_folder(root, counts, samples=15_600, seed=0):
             clip = tone(300.0 * (index + 1) * rng.uniform(0.95, 1.05), samples)
             write_wav(folder / f"{number}.wav", clip + 0.05 * rng.standard_normal(samples))
     return root
+
+
+def committed_epochs(output):
+    """Epochs committed to a run's resume checkpoint so far (0 before the first)."""
+    import json
+
+    try:
+        with np.load(output / "checkpoints" / "resume.npz", allow_pickle=False) as arrays:
+            return json.loads(str(arrays["state"]))["epochs_done"]
+    except (FileNotFoundError, ValueError, KeyError, OSError):
+        return 0  # none yet, or caught in the middle of a rename

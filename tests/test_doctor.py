@@ -164,3 +164,66 @@ def test_label_csv_problems_are_named_by_line(capsys, tmp_path):
     assert found["label_file_paths"]["paths"] == ["line 6: '../secret.png'"]
     assert found["unreadable_file"]["paths"][0].startswith("line 7: Cannot read image")
     assert report["summary"]["tasks"]["age"] == {"kind": "numeric", "known": 2, "unknown": 1}
+
+
+@pytest.mark.parametrize(
+    "template, sample, data_format",
+    [
+        ("face-multitask", "faces", "face-labels"),
+        ("driving-multilabel", "street_scenes", "scene-labels"),
+        ("audio-classifier", "wake_word", "audio-folder"),
+    ],
+)
+def test_each_templates_bundled_sample_is_ready_to_train(capsys, template, sample, data_format):
+    code, report = doctor_json(capsys, paths.SAMPLES_DIR / sample, "--template", template)
+    assert code == 0 and report["ok"] is True and report["findings"] == []
+    assert (report["template"], report["data_format"]) == (template, data_format)
+    assert report["recommendation"]["strategy"] == "feature_extraction"
+
+
+def test_face_template_checks_utkface_names_as_training_reads_them(capsys, tmp_path):
+    faces = write_image_folder(tmp_path, {"faces": 6}) / "faces"
+    for index, path in enumerate(sorted(faces.iterdir())):
+        path.rename(faces / f"{20 + index}_{index % 2}_0_2017010{index}.png")
+    bad = {"130_0_0_20170101.png": "age '130' is not a whole number of years (0-120)",
+           "30_2_0_20170101.png": "gender '2' is not 0 (male) or 1 (female)",
+           "holiday.png": "no age and gender fields"}  # fmt: skip
+    for name in bad:
+        shutil.copyfile(next(faces.iterdir()), faces / name)
+    (faces / "notes.txt").write_text("not a face")
+    code, report = doctor_json(capsys, faces, "--template", "face-multitask")
+    assert code == 1
+    found = codes(report)
+    listed = found["utkface_name"]["paths"]
+    assert [path.split(": ")[0] for path in listed] == [str(faces / name) for name in sorted(bad)]
+    assert all(reason in " ".join(listed) for reason in bad.values())
+    assert found["ignored_file"]["paths"] == [str(faces / "notes.txt")]
+    assert report["summary"]["images"] == 6
+    assert report["summary"]["age_years"] == {"min": 20, "median": 22.5, "max": 25}
+    # Training's reader stops on the same files.
+    with pytest.raises(ValueError, match="3 image names .* do not follow the UTKFace"):
+        tl_templates.read_face_labels(faces)
+
+
+def test_driving_template_checks_the_label_file_as_training_reads_it(capsys, tmp_path):
+    write_image_folder(tmp_path, {"images": 4})
+    labels = tmp_path / "labels.csv"
+    labels.write_text("filename,car,bus\n0.png,1,0\n1.png,?,1\n2.png,2,0\n3.png,0,-1\n"
+                      "images/0.png,1,1\n", encoding="utf-8")  # fmt: skip
+    code, report = doctor_json(capsys, tmp_path, "--template", "driving-multilabel")
+    assert code == 1
+    found = codes(report)
+    # Names are relative to images/, as the template reads them; 2 is not a 0/1 label.
+    assert found["label_value"]["paths"] == [
+        "line 4, column 'car': '2' (not 0, 1 or unknown (empty, ?, -1, NaN))"
+    ]
+    assert found["unreadable_file"]["paths"][0].startswith("line 6: Cannot read image")
+    assert report["summary"]["tasks"]["bus"] == {"kind": "binary", "known": 3, "unknown": 1,
+                                                 "positive_fraction": 0.333}  # fmt: skip
+    with pytest.raises(ValueError, match=f"{labels} line 4, column 'car'"):
+        tl_templates.read_label_csv(labels)
+    # A header training would refuse: the doctor names it too.
+    labels.write_text("file,car\n0.png,1\n", encoding="utf-8")
+    code, report = doctor_json(capsys, tmp_path, "--template", "driving-multilabel")
+    assert code == 1
+    assert f"{labels} line 1: header mismatch" in codes(report)["label_file"]["message"]

@@ -1,9 +1,11 @@
 """Fuzzing the loaders and the doctor with broken files: clear errors, never a traceback.
 
 Random bytes as images, damaged real images, truncated and garbled WAVs,
-CSV files with wrong field counts or non-UTF-8 bytes. Each loader must
-either succeed or raise a ValueError that names the file; the doctor must
-report each bad file and exit 1, never crash.
+CSV files with wrong field counts or non-UTF-8 bytes, random UTKFace file
+names. Each loader (the image folder, the WAV reader, the face and driving
+templates' label readers) must either succeed or raise a ValueError that
+names the file (and the line, for a CSV file); the doctor must report each
+bad file and exit 1, never crash, with a layout or with a template's name.
 """
 
 import io
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import tl_templates
 from tl_templates import cli, data_checks, image_folder
 
 SEED = 2024
@@ -201,3 +204,108 @@ def test_doctor_survives_broken_label_files(capsys, tmp_path, name, content):
     code, report = run_doctor(capsys, tmp_path, "--format", "image-csv")
     assert code == 1, report  # every one of these files has a problem that stops training
     assert any(finding["level"] == "error" for finding in report["findings"])
+
+
+def test_wav_loader_reads_or_names_the_file(tmp_path):
+    for name, content in broken_wavs():
+        path = write(tmp_path / name, content)
+        try:
+            waveform = tl_templates.read_wav(path)
+        except ValueError as error:
+            assert str(path) in str(error)
+        else:
+            assert waveform.ndim == 1 and np.all(np.isfinite(waveform))
+
+
+def test_the_audio_template_stops_on_broken_wavs_with_the_file_named(capsys, tmp_path):
+    for index in range(6):
+        write(tmp_path / "yes" / f"good{index}.wav", wav_bytes())
+        write(tmp_path / "no" / f"good{index}.wav", wav_bytes())
+    for name, content in broken_wavs():
+        write(tmp_path / "no" / name, content)
+    code, report = run_doctor(capsys, tmp_path, "--template", "audio-classifier")
+    assert code == 1 and report["template"] == "audio-classifier"
+    assert str(tmp_path / "no" / "empty.wav") in listed_paths(report)
+    with pytest.raises(ValueError, match=f"{tmp_path / 'no'}/"):
+        tl_templates.load_audio_splits(tmp_path, 800)
+
+
+def random_face_names():
+    """UTKFace-like names built from good, bad and odd fields (non-ASCII digits included)."""
+    rng = np.random.default_rng(SEED)
+    fields = ["25", "0", "1", "3", "120", "121", "-4", "", "abc", "07", "1.5", "\u00b2",
+              "\u0663", "\uff12\uff15", " 3", "2017011617452512", "\u00e9"]  # fmt: skip
+    names = set()
+    while len(names) < 60:
+        parts = rng.choice(fields, int(rng.integers(1, 6)))
+        names.add("_".join(parts) + str(rng.choice([".jpg", ".jpg.chip.jpg", ".png", ".JPG"])))
+    return sorted(names)
+
+
+def test_utkface_names_parse_or_name_the_file(tmp_path):
+    image = real_image(".png")
+    rejected = []
+    for name in random_face_names():
+        path = write(tmp_path / "faces" / name, image)
+        try:
+            fields = tl_templates.parse_utkface_name(path)
+        except ValueError as error:
+            assert str(error).startswith(f"{name}: ") and "UTKFace names look like" in str(error)
+            rejected.append(path)
+        else:
+            assert 0 <= fields["age"] <= 120 and fields["gender"] in (0, 1)
+    assert 0 < len(rejected) < len(random_face_names())
+    with pytest.raises(ValueError) as error:
+        tl_templates.read_face_labels(tmp_path / "faces")
+    message = str(error.value)
+    assert message.startswith(f"{len(rejected)} image names in {tmp_path / 'faces'} do not")
+    assert str(rejected[0]) in message
+
+
+def test_the_face_template_doctor_lists_every_bad_name_and_image(capsys, tmp_path):
+    faces = tmp_path / "faces"
+    rejected = []
+    for name in random_face_names():
+        path = write(faces / name, real_image(".png"))
+        try:
+            tl_templates.parse_utkface_name(path)
+        except ValueError:
+            rejected.append(path)
+    broken = write(faces / "30_1_0_20170101.jpg", b"\xff\xd8\xff\xe0 cut")
+    code, report = run_doctor(capsys, faces, "--template", "face-multitask")
+    assert code == 1
+    found = {finding["code"]: finding["paths"] for finding in report["findings"]}
+    assert [path.split(": ")[0] for path in found["utkface_name"]] == [str(p) for p in rejected]
+    assert len(found["unreadable_file"]) == 1
+    assert found["unreadable_file"][0].startswith(f"Cannot read image {broken}: ")
+
+
+def broken_scene_csvs():
+    """The driving template's label file, damaged: `(name, content)`."""
+    good = "filename,car,bus\n0.png,1,0\n"
+    return [
+        *[(name, content) for name, content in broken_csvs() if name != "fields.csv"],
+        ("fields.csv", good + "0.png,1\n"),
+        ("value.csv", good + "1.png,2,0\n"),
+        ("outside.csv", good + "../0.png,1,0\n"),
+        ("twice.csv", good + "0.png,0,1\n"),
+        ("header_file.csv", "file,car\n0.png,1\n"),
+        ("column.csv", "filename,car light\n0.png,1\n"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, content", broken_scene_csvs(), ids=[name for name, _ in broken_scene_csvs()]
+)
+def test_driving_labels_stop_loader_and_doctor_with_the_file_and_line(
+    capsys, tmp_path, name, content
+):
+    write(tmp_path / "images" / "0.png", real_image(".png"))
+    write(tmp_path / "images" / "1.png", real_image(".png"))
+    labels = write(tmp_path / "labels.csv", content)
+    with pytest.raises(ValueError) as error:
+        tl_templates.read_label_csv(labels)
+    message = str(error.value)
+    assert str(labels) in message and (" line " in message or "no rows" in message), message
+    code, report = run_doctor(capsys, tmp_path, "--template", "driving-multilabel")
+    assert code == 1, report  # each of these stops training, so the doctor says so

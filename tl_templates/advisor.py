@@ -299,3 +299,62 @@ def plan_strategy(strategy, backbone=None, reasons=()):
     if plan.fine_tune_learning_rate is not None and reasons:
         plan.reasons.append(_TWO_PHASE_REASON)
     return plan
+
+
+def choose_plan(
+    strategy,
+    backbone,
+    train_examples,
+    similarity="similar",
+    blocks=None,
+    truncate_after="",
+    head_learning_rate=None,
+    fine_tune_learning_rate=None,
+    input_kind=None,
+):
+    """The plan of a generated project: its config's strategy, blocks and learning rates.
+
+    Args:
+        strategy: str. `"auto"` (the advisor decides from `train_examples`
+            and `similarity`), `"custom"` (the blocks flagged true in
+            `blocks`), or a name from `tl_templates.advisor.STRATEGIES`.
+        backbone: str. A registered backbone.
+        train_examples: int. Training examples (for `"auto"`).
+        similarity: str. `"similar"` or `"different"` (for `"auto"`).
+        blocks: dict or None. `{block name: trains?}` (for `"custom"`).
+        truncate_after: str. The last block kept, `""` for all (for `"custom"`).
+        head_learning_rate: float or None. Replaces the plan's; None keeps it.
+        fine_tune_learning_rate: float or None. Replaces the plan's when it
+            has a fine-tuning phase; None keeps it.
+        input_kind: str or None. `"audio"` for the advisor when the backbone
+            takes sound; None: the backbone's own kind.
+
+    Returns:
+        A `tl_templates.Plan`.
+
+    Examples:
+
+    >>> import tl_templates
+    >>> plan = tl_templates.choose_plan("custom", "lab_glyphs", 100,
+    ...                                 blocks={"block3": True, "block4": False})
+    >>> plan.strategy, plan.trainable_blocks
+    ('custom', ['block3'])
+    """
+    if strategy == "auto":
+        plan = advise(
+            target_examples=train_examples, similarity=similarity, backbone=backbone,
+            input_kind=input_kind,
+        )  # fmt: skip
+    elif strategy == "custom":
+        plan = plan_strategy("fine_tune_all", backbone)
+        plan.strategy = "custom"
+        plan.trainable_blocks = [name for name, trains in (blocks or {}).items() if trains]
+        plan.truncate_after = truncate_after or None
+        plan.reasons = ["Your own choice of blocks: the [blocks] table of config.toml."]
+    else:
+        plan = plan_strategy(strategy, backbone)
+    if head_learning_rate is not None:
+        plan.head_learning_rate = head_learning_rate
+    if fine_tune_learning_rate is not None and plan.fine_tune_learning_rate is not None:
+        plan.fine_tune_learning_rate = fine_tune_learning_rate
+    return plan

@@ -42,6 +42,25 @@ def resample(waveform, from_rate, to_rate=SAMPLE_RATE):
     return resampled.astype("float32")
 
 
+class _Truncated(Exception):
+    """The data of a WAV file ends before the length its header announces."""
+
+
+def _read_wav_samples(path):
+    """`(rate, samples)` as scipy reads them; a truncated file raises `_Truncated`."""
+    with warnings.catch_warnings():
+        # scipy warns, then returns what it found, when the data ends before
+        # the length its header announces: a truncated file is an error here.
+        warnings.simplefilter("error", scipy.io.wavfile.WavFileWarning)
+        try:
+            return scipy.io.wavfile.read(path)
+        except scipy.io.wavfile.WavFileWarning as warning:
+            if "EOF" in str(warning):
+                raise _Truncated(str(warning)) from None
+        warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
+        return scipy.io.wavfile.read(path)  # a harmless oddity (an extra chunk)
+
+
 def read_wav(path, sample_rate=SAMPLE_RATE):
     """A WAV file as a mono float32 waveform in [-1, 1] at `sample_rate` Hz.
 
@@ -71,19 +90,13 @@ def read_wav(path, sample_rate=SAMPLE_RATE):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Audio file not found: {path}")
-    with warnings.catch_warnings():
-        # scipy warns, then returns what it found, when the data ends before
-        # the length its header announces: a truncated file is an error here.
-        warnings.simplefilter("error", scipy.io.wavfile.WavFileWarning)
-        try:
-            rate, samples = scipy.io.wavfile.read(path)
-        except scipy.io.wavfile.WavFileWarning as warning:
-            if "EOF" in str(warning):
-                raise _unreadable(path, f"the file is truncated ({warning})") from None
-            warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
-            rate, samples = scipy.io.wavfile.read(path)  # a harmless oddity (an extra chunk)
-        except (ValueError, EOFError, OSError, struct.error) as error:
-            raise _unreadable(path, f"not a readable WAV file ({error})") from None
+    try:
+        rate, samples = _read_wav_samples(path)
+    except (ValueError, EOFError, OSError, struct.error, NameError) as error:
+        # NameError: scipy's reader fails that way on a file with no 'fmt ' chunk.
+        raise _unreadable(path, f"not a readable WAV file ({error})") from None
+    except _Truncated as warning:
+        raise _unreadable(path, f"the file is truncated ({warning})") from None
     if samples.size == 0:
         raise _unreadable(path, "it holds no samples")
     if samples.dtype in _FULL_SCALE:

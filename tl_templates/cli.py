@@ -229,7 +229,7 @@ def build_parser():
     )
     command.add_argument(
         "--format", help="a data layout instead of a template: image-folder, audio-folder, "
-        "image-csv"
+        "image-csv, scene-labels, face-labels, utkface"
     )  # fmt: skip
     command.add_argument("--validation-fraction", type=_fraction, default=0.15,
                          help="as in your project's config (default: 0.15)")  # fmt: skip

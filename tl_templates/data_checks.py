@@ -141,6 +141,29 @@ class CsvTable:
     problems: list
 
 
+def read_csv_text(path):
+    """The text of a UTF-8 CSV file (an Excel byte-order mark is dropped).
+
+    Raises:
+        ValueError: the file is missing, too big, or not UTF-8; the message
+            names the file and the line, and says how to save it as UTF-8.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"Label file not found: {path}")
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise ValueError(f"{path} is over {MAX_CSV_BYTES >> 20} MB: that is not a label file.")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")  # -sig: ignore the byte-order mark Excel writes
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path} line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}). Save the "
+            "file as UTF-8 (in Excel: CSV UTF-8; in LibreOffice: character set Unicode UTF-8)."
+        ) from None
+
+
 def read_csv_table(path):
     """Reads a UTF-8 CSV file with a header, keeping what is good and naming what is not.
 
@@ -155,19 +178,7 @@ def read_csv_table(path):
             UTF-8, empty, or a bad header); the message names the file and line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"Label file not found: {path}")
-    if path.stat().st_size > MAX_CSV_BYTES:
-        raise ValueError(f"{path} is over {MAX_CSV_BYTES >> 20} MB: that is not a label file.")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")  # -sig: ignore the byte-order mark Excel writes
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ValueError(
-            f"{path} line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}). Save the "
-            "file as UTF-8 (in Excel: CSV UTF-8; in LibreOffice: character set Unicode UTF-8)."
-        ) from None
+    text = read_csv_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)

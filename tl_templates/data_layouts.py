@@ -5,8 +5,7 @@ defensively (`tl_templates.data_checks`), adds what it finds to the report
 (`report.add(level, code, message, paths)`, `report.summary[...]`), and
 returns a `Scan` for the checks every layout shares (`tl_templates.doctor`).
 
-To add a layout (UTKFace file names, the driving data's label file...):
-write `check_<layout>(data_dir, report) -> Scan` here, in the style of
+To add a layout: write `check_<layout>(data_dir, report) -> Scan` here, in the style of
 `check_image_csv`, register it in `tl_templates.doctor.FORMATS`, and map its
 templates in `tl_templates.doctor.TEMPLATE_FORMATS`.
 """
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tl_templates import data_checks, image_folder
+from tl_templates import data_checks, image_folder, multitask_data
 
 AUDIO_EXTENSIONS = (".wav",)
 OTHER_AUDIO_EXTENSIONS = (".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus")
@@ -148,16 +147,32 @@ def check_audio_folder(data_dir, report):
     return scan
 
 
-def check_image_csv(data_dir, report, label_file="labels.csv"):
+def check_image_csv(data_dir, report, label_file="labels.csv", label_kinds=None):
     """`data_dir/labels.csv`: an image file name, then one column per task.
 
     A label is a number, or empty or `?` when unknown (masked out of the loss).
+
+    Args:
+        data_dir: Path. The data folder.
+        report: tl_templates.DoctorReport. Gets the findings.
+        label_file: str. The CSV file's name in `data_dir`.
+        label_kinds: dict or None. None: any first column, file names relative
+            to `data_dir`, any numbers. A dict (`{column: "binary", "regression"
+            or "age"}`, may be empty): the rules of the multi-task templates'
+            reader, `tl_templates.read_label_csv`: a `filename` column, file
+            names relative to `images/` beside the CSV, and each column's
+            values of its kind (a column not in the dict: 0/1).
     """
+    csv_path = data_dir / label_file
     try:
-        table = data_checks.read_csv_table(data_dir / label_file)
+        table = data_checks.read_csv_table(csv_path)
+        if label_kinds is not None:
+            allowed = label_kinds or None  # empty: any column name
+            multitask_data.check_header(csv_path, table.header, allowed, ())
     except ValueError as error:
         report.add("error", "label_file", f"{error}")
         return Scan(files=[])
+    image_dir = data_dir if label_kinds is None else multitask_data.default_image_dir(csv_path)
     if table.problems:
         report.add("error", "label_file_rows",
                    f"{len(table.problems)} row(s) of {table.path} are malformed; fix them "
@@ -165,10 +180,10 @@ def check_image_csv(data_dir, report, label_file="labels.csv"):
     file_column, *tasks = table.header
     files, bad_paths, unreadable, bad_values, seen = [], [], [], [], collections.Counter()
     values = {task: [] for task in tasks}
-    root = data_dir.resolve()
+    root = image_dir.resolve()
     for line, row in table.rows:
         name = row[file_column].strip()
-        path = (data_dir / name).resolve()
+        path = (image_dir / name).resolve()
         if not name or Path(name).is_absolute() or root not in path.parents:
             bad_paths.append(f"line {line}: {name!r}")
             continue
@@ -182,13 +197,19 @@ def check_image_csv(data_dir, report, label_file="labels.csv"):
         for task in tasks:
             text = row[task].strip()
             try:
-                values[task].append(None if text in UNKNOWN_LABELS else float(text))
-            except ValueError:
-                bad_values.append(f"line {line}, column {task!r}: {text!r}")
+                if label_kinds is None:
+                    values[task].append(None if text in UNKNOWN_LABELS else float(text))
+                else:
+                    value = multitask_data.parse_cell(text, label_kinds.get(task, "binary"))
+                    values[task].append(None if np.isnan(value) else value)
+            except ValueError as error:
+                why = str(error)[len(f"{text!r} is ") :]  # "not 0, 1 or unknown (...)"
+                reason = "" if label_kinds is None else f" ({why})"
+                bad_values.append(f"line {line}, column {task!r}: {text!r}{reason}")
     if bad_paths:
         report.add("error", "label_file_paths",
-                   f"{len(bad_paths)} row(s) name a file outside {data_dir} or none; use paths "
-                   "relative to the data folder.", bad_paths)  # fmt: skip
+                   f"{len(bad_paths)} row(s) name a file outside {image_dir} or none; use paths "
+                   f"relative to {image_dir}.", bad_paths)  # fmt: skip
     if unreadable:
         report.add("error", "unreadable_file",
                    f"{len(unreadable)} image(s) named in {table.path} cannot be read; remove "
@@ -199,8 +220,11 @@ def check_image_csv(data_dir, report, label_file="labels.csv"):
                    "empty).", bad_values)  # fmt: skip
     repeated = [name for name, count in seen.items() if count > 1]
     if repeated:
-        report.add("warning", "repeated_row", f"{len(repeated)} file(s) are listed twice or "
-                   "more.", repeated)  # fmt: skip
+        # The templates' reader stops on a repeated file: which row would be right?
+        level = "warning" if label_kinds is None else "error"
+        report.add(level, "repeated_row", f"{len(repeated)} file(s) are listed twice or more"
+                   + ("." if level == "warning" else ": keep one row per file."),
+                   repeated)  # fmt: skip
     report.summary["rows"] = len(table.rows)
     report.summary["tasks"] = {}
     for task, column in values.items():
@@ -214,4 +238,90 @@ def check_image_csv(data_dir, report, label_file="labels.csv"):
             report.add("warning", "constant_task",
                        f"Task {task!r} has fewer than two distinct known values: nothing to "
                        "learn from it.")  # fmt: skip
+    return Scan(files)
+
+
+def check_scene_labels(data_dir, report):
+    """The driving-multilabel template's data: `labels.csv` + `images/`.
+
+    `filename`, then one 0/1 column per label (empty, `?`, `-1` or `NaN`:
+    unknown); file names relative to `images/` beside the CSV, as
+    `tl_templates.read_label_csv` reads them.
+    """
+    return check_image_csv(data_dir, report, label_kinds={})
+
+
+def check_face_labels(data_dir, report):
+    """The face-multitask template's data, as `tl_templates.read_face_labels` reads it.
+
+    A folder with `labels.csv` (`filename,gender,age`: gender 0/1, age in
+    years) and `images/`; else a folder of UTKFace-named images
+    (`[age]_[gender]_[race]_[date&time].jpg`).
+    """
+    if (data_dir / "labels.csv").is_file():
+        return check_image_csv(data_dir, report, label_kinds={"gender": "binary", "age": "age"})
+    return check_utkface_folder(data_dir, report)
+
+
+def check_utkface_folder(data_dir, report):
+    """`data_dir/<age>_<gender>_<race>_<date&time>.jpg`: the labels are in the file names."""
+    files, bad_names, unreadable, ignored, folders = [], [], [], [], []
+    genders, ages = [], []
+    for path in sorted(data_dir.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            folders.append(path)
+            continue
+        if path.suffix.lower() not in image_folder.IMAGE_EXTENSIONS:
+            ignored.append(path)
+            continue
+        try:
+            fields = multitask_data.parse_utkface_name(path)
+        except ValueError as error:
+            bad_names.append(f"{path}: {str(error).split(': ', 1)[1]}")
+            continue
+        try:
+            data_checks.image_info(path)
+        except (ValueError, OSError) as error:
+            unreadable.append(str(error))
+            continue
+        files.append(path)
+        genders.append(fields["gender"])
+        ages.append(fields["age"])
+    if not files and not bad_names and not unreadable:
+        report.add("error", "no_images",
+                   f"{data_dir} has no images. Give a folder of UTKFace-named images "
+                   f"({multitask_data.UTKFACE_EXAMPLE}), or labels.csv (filename,gender,age) "
+                   "beside an images/ folder.", folders[:1])  # fmt: skip
+        return Scan(files=[])
+    if bad_names:
+        report.add("error", "utkface_name",
+                   f"{len(bad_names)} image name(s) do not follow the UTKFace convention "
+                   "[age]_[gender]_[race]_[date&time].jpg; training stops on them. Rename or "
+                   "remove them, or list the labels in labels.csv.", bad_names)  # fmt: skip
+    if unreadable:
+        report.add("error", "unreadable_file",
+                   f"{len(unreadable)} image(s) cannot be read; training stops on them. Remove "
+                   "or replace them.", unreadable)  # fmt: skip
+    if ignored:
+        report.add(
+            "warning",
+            "ignored_file",
+            f"{len(ignored)} file(s) are not images and will be ignored.",
+            ignored,
+        )
+    if folders:
+        report.add("warning", "nested_folder",
+                   f"{len(folders)} folder(s) will be ignored (the images must be directly in "
+                   f"{data_dir}).", folders)  # fmt: skip
+    report.summary["images"] = len(files)
+    if files:
+        female = sum(genders) / len(genders)
+        report.summary["tasks"] = {
+            "gender": {"kind": "binary", "known": len(genders), "unknown": 0,
+                       "positive_fraction": round(female, 3)},
+            "age": {"kind": "numeric", "known": len(ages), "unknown": 0},
+        }  # fmt: skip
+        report.summary["age_years"] = _spread(ages)
     return Scan(files)

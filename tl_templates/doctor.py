@@ -7,9 +7,9 @@ Each data layout has a checker (`FORMATS`, written in
 across splits, the advisor's recommendation) then run on the scan. Nothing
 is modified.
 
-To add a layout (multi-task labels in a CSV file, UTKFace file names, ...):
-write its checker in `tl_templates.data_layouts`, add it to `FORMATS`, and
-map its templates in `TEMPLATE_FORMATS`.
+To add a layout: write its checker in `tl_templates.data_layouts`, add it
+to `FORMATS`, and map its templates in `TEMPLATE_FORMATS`. A template's
+layout checks the data by the rules of the reader that template trains with.
 """
 
 import collections
@@ -116,11 +116,16 @@ FORMATS = {
     "image-folder": data_layouts.check_image_folder,  # <class>/<image>
     "audio-folder": data_layouts.check_audio_folder,  # <class>/<clip>.wav
     "image-csv": data_layouts.check_image_csv,  # labels.csv: file, task1, task2...
+    "scene-labels": data_layouts.check_scene_labels,  # labels.csv: filename, 0/1 labels; images/
+    "face-labels": data_layouts.check_face_labels,  # labels.csv + images/, or UTKFace names
+    "utkface": data_layouts.check_utkface_folder,  # <age>_<gender>_<race>_<date>.jpg
 }
-# The layout each template trains on; a new template adds its line here
-# (face-multitask, driving-multilabel, audio-classifier: when they exist).
+# The layout each template trains on; a new template adds its line here.
 TEMPLATE_FORMATS = {
     "image-classifier": "image-folder",
+    "audio-classifier": "audio-folder",
+    "face-multitask": "face-labels",
+    "driving-multilabel": "scene-labels",
 }
 
 

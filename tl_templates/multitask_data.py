@@ -14,10 +14,12 @@ line and the field.
 
 import csv
 import dataclasses
+import io
 from pathlib import Path
 
 import numpy as np
 
+from tl_templates.data_checks import read_csv_text
 from tl_templates.image_folder import IMAGE_EXTENSIONS
 
 # Cell values that mean "unknown" (compared lower-case, without spaces).
@@ -93,13 +95,14 @@ def parse_utkface_name(path):
     if len(fields) < 2:
         raise ValueError(f"{name}: no age and gender fields. {expected}.")
     age, gender = fields[0], fields[1]
-    if not age.isdigit() or int(age) > UTKFACE_MAX_AGE:
+    if not (age.isascii() and age.isdigit()) or int(age) > UTKFACE_MAX_AGE:
         raise ValueError(
             f"{name}: age {age!r} is not a whole number of years (0-{UTKFACE_MAX_AGE}). {expected}."
         )
     if gender not in ("0", "1"):
         raise ValueError(f"{name}: gender {gender!r} is not 0 (male) or 1 (female). {expected}.")
-    race = int(fields[2]) if len(fields) > 3 and fields[2].isdigit() else None
+    race = fields[2] if len(fields) > 3 else ""
+    race = int(race) if race.isascii() and race.isdigit() else None
     return {"age": int(age), "gender": int(gender), "race": race}
 
 
@@ -145,7 +148,8 @@ def scan_utkface_folder(folder):
     return LabelTable(paths, labels, folder)
 
 
-def _parse_cell(text, kind):
+def parse_cell(text, kind):
+    """One CSV cell as a float: NaN when unknown; a ValueError says why it is not of `kind`."""
     value = text.strip()
     if value.lower() in MISSING_MARKERS:
         return float("nan")
@@ -163,7 +167,8 @@ def _parse_cell(text, kind):
     return number
 
 
-def _check_header(path, header, label_kinds, required):
+def check_header(path, header, label_kinds, required):
+    """Raises a ValueError naming `path`, line 1, when the header is not what the reader needs."""
     where = f"{path} line 1"
     if not header or header[0] != "filename":
         raise ValueError(
@@ -230,10 +235,13 @@ def read_label_csv(csv_path, label_kinds=None, required=(), image_dir=None):
     if not csv_path.is_file():
         raise FileNotFoundError(f"Label file not found: {csv_path}")
     image_dir = Path(image_dir) if image_dir is not None else default_image_dir(csv_path)
-    with csv_path.open(newline="", encoding="utf-8-sig") as file:
-        rows = list(csv.reader(file))
+    reader = csv.reader(io.StringIO(read_csv_text(csv_path), newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as error:  # an unclosed quote, a field over the size limit...
+        raise ValueError(f"{csv_path} line {reader.line_num}: {error}.") from None
     header = [name.strip() for name in rows[0]] if rows else []
-    _check_header(csv_path, header, label_kinds, list(required))
+    check_header(csv_path, header, label_kinds, list(required))
     names = header[1:]
     kinds = {name: (label_kinds or {}).get(name, "binary") for name in names}
     paths, values, missing_files, seen = [], {name: [] for name in names}, [], {}
@@ -257,7 +265,7 @@ def read_label_csv(csv_path, label_kinds=None, required=(), image_dir=None):
             missing_files.append(f"line {line}: {path}")
         for name, cell in zip(names, row[1:], strict=True):
             try:
-                values[name].append(_parse_cell(cell, kinds[name]))
+                values[name].append(parse_cell(cell, kinds[name]))
             except ValueError as error:
                 raise ValueError(f"{csv_path} line {line}, column {name!r}: {error}.") from None
         paths.append(path)

@@ -7,22 +7,35 @@ epoch is the one with the lowest validation task loss: the sum of each
 task's validation loss times its fixed weight (the learned uncertainty
 weights move during training, so their total is not comparable across
 epochs).
+
+Every finished epoch is committed (`tl_templates.TrainingRun`), and each
+epoch's data order depends only on the seed and the epoch number
+(`tl_templates.training.epoch_batches`), so an interrupted run continues
+exactly where it stopped, in either phase.
 """
 
-import csv
 import dataclasses
-import time
+import json
 import warnings
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tl_templates.blocks import find_backbone, set_trainable
+from tl_templates.atomic import atomic_path
+from tl_templates.blocks import set_trainable
 from tl_templates.distribute import in_model_scope
 from tl_templates.multitask import compile_multitask
-from tl_templates.training import BestWeights, HistoryWriter, default_augmentation, read_history
+from tl_templates.resume import TrainingRun
+from tl_templates.training import (
+    backbone_features,
+    data_fingerprint,
+    default_augmentation,
+    epoch_batches,
+    plan_phases,
+    read_history,
+    steps_per_epoch,
+)
 
 
 @dataclasses.dataclass
@@ -48,88 +61,44 @@ def task_loss(logs, heads, prefix="val_"):
     return float(sum(head.loss_weight * logs[f"{prefix}{head.name}_loss"] for head in heads))
 
 
-class BestTaskWeights(BestWeights):
-    """Saves the full model's weights whenever the validation task loss drops.
+class TaskLossLogs(keras.callbacks.Callback):
+    """Adds `task_loss`, `val_task_loss` and the learned task weights to each epoch's logs.
 
-    Also adds `task_loss` and `val_task_loss` to the logs, so put it before
-    the history writer in the callback list.
+    Put it before the callbacks that read them (the commit of `TrainingRun`):
+    Keras hands the same logs to every callback, in order.
     """
 
-    def __init__(self, model, path, heads):
-        super().__init__(model, path, best=np.inf)
+    def __init__(self, model, heads):
+        super().__init__()
+        self.full_model = model  # the heads model alone is fitted in the cached phase
         self.heads = heads
-        self.scores = []
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
+        if logs is None:
+            return
         logs["task_loss"] = task_loss(logs, self.heads, prefix="")
-        logs["val_task_loss"] = score = task_loss(logs, self.heads)
-        self.scores.append(score)
-        weighting = getattr(self.model, "uncertainty_layer", lambda: None)()
+        logs["val_task_loss"] = task_loss(logs, self.heads)
+        weighting = self.full_model.uncertainty_layer()
         if weighting is not None:
             for name, weight in weighting.weights_by_task().items():
                 logs[f"weight_{name}"] = weight
-        if score < self.best:
-            self.best = score
-            self.full_model.save_weights(self.path)
 
 
-class TaskHistoryWriter(HistoryWriter):
-    """`HistoryWriter` for multi-task logs: one column per logged value.
-
-    The columns are fixed by the first epoch written (the same metrics are
-    logged in every phase).
-    """
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        logs["learning_rate"] = float(
-            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-        )
-        new_file = not self.path.exists()
-        if new_file:
-            fields = [
-                "epoch",
-                "phase",
-                *sorted(logs, key=lambda name: (name.startswith("val_"), name)),
-            ]
-        else:
-            with self.path.open(newline="") as file:
-                fields = next(csv.reader(file))
-        with self.path.open("a", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=fields, extrasaction="ignore")
-            if new_file:
-                writer.writeheader()
-            writer.writerow({**logs, "epoch": epoch + 1, "phase": self.phase})
-
-
-def make_task_dataset(images, labels, batch_size, shuffle=False, seed=0, augmentation=None):
-    """A batched `tf.data.Dataset` of (float32 images, `{task: labels}`)."""
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(
-        lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    if augmentation is not None:
-        dataset = dataset.map(
-            lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
-        )
+def make_task_dataset(images, labels, batch_size):
+    """A batched `tf.data.Dataset` of (float32 images or features, `{task: labels}`), in order."""
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
+    dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _fit(model, train, validation, epochs, initial_epoch, callbacks, verbose):
-    started = time.perf_counter()
-    model.fit(
-        train,
-        validation_data=validation,
-        epochs=initial_epoch + epochs,
-        initial_epoch=initial_epoch,
-        shuffle=False,  # the dataset shuffles itself
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    return time.perf_counter() - started
+def _sorted_arrays(labels):
+    """The label arrays of `{task: labels}` in task-name order (for a fingerprint)."""
+    return [labels[name] for name in sorted(labels)]
+
+
+def _head_settings(heads):
+    """The heads as JSON values: what defines them in a run's settings."""
+    return json.loads(json.dumps([dataclasses.asdict(head) for head in heads], default=float))
 
 
 @in_model_scope  # the optimizers and the heads model go where the model's variables are
@@ -148,8 +117,16 @@ def train_multitask(
     seed=0,
     verbose=1,
     restore_best=True,
+    resume=True,
+    extra_settings=None,
 ):
     """Trains a multi-task model the way `plan` says, writing history, logs and checkpoints.
+
+    Every finished epoch is committed to `output_dir/checkpoints` (see
+    `tl_templates.TrainingRun`): call again with the same arguments after an
+    interruption and training continues from the last finished epoch, in
+    either phase. A call on a finished run trains nothing and returns the same
+    results, with the best weights loaded.
 
     Args:
         model: tl_templates.MultiTaskModel. From `build_multitask_model`.
@@ -161,87 +138,99 @@ def train_multitask(
         fine_tune_epochs: int. Phase 2 epochs; `train_from_scratch` trains
             `head_epochs + fine_tune_epochs` epochs in a single phase.
         batch_size: int. Examples per step.
-        output_dir: str or Path. Gets `history.csv` (replaced), `logs/`
-            (TensorBoard) and `checkpoints/best.weights.h5`.
+        output_dir: str or Path. Gets `history.csv`, `logs/` (TensorBoard)
+            and `checkpoints/` (`best.weights.h5` and the resume state).
         augment: bool. Random shifts, rotations and zooms on the training images.
         seed: int. Shuffling and augmentation seed.
         verbose: int. Keras progress output (0 silent, 1 bars, 2 a line per epoch).
         restore_best: bool. End with the weights of the best validation epoch.
+        resume: bool. Continue the checkpoint in `output_dir` when it was made
+            with the same settings and data (a different one raises a
+            ValueError that lists the differences); False discards it.
+        extra_settings: dict or None. More values that define the run, such
+            as a project's whole config: a checkpoint made with other values
+            is not continued either.
 
     Returns:
         A list of `tl_templates.multitask_training.TaskPhaseResult`.
     """
     output_dir = Path(output_dir)
-    (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    best_path = output_dir / "checkpoints" / "best.weights.h5"
-    history_path = output_dir / "history.csv"
-    history_path.unlink(missing_ok=True)  # a new run starts a new history
-    best = BestTaskWeights(model, best_path, heads)
+    settings = {
+        "plan": plan.to_dict(),
+        "heads": _head_settings(heads),
+        "head_epochs": head_epochs,
+        "fine_tune_epochs": fine_tune_epochs,
+        "batch_size": batch_size,
+        "augment": bool(augment),
+        "seed": seed,
+        "data": data_fingerprint(
+            train[0], *_sorted_arrays(train[1]), validation[0], *_sorted_arrays(validation[1])
+        ),
+        **{f"config.{key}": value for key, value in (extra_settings or {}).items()},
+    }
+    run = TrainingRun(output_dir, settings, monitor="val_task_loss", mode="min", resume=resume)
+    if run.restore(model) and verbose:
+        print(f"Resuming after epoch {run.epochs_done} ({run.state['phase']}) from {output_dir}")
     augmentation = default_augmentation(seed) if augment else None
-    train_data = make_task_dataset(*train, batch_size, True, seed, augmentation)
     validation_data = make_task_dataset(*validation, batch_size)
-
-    def run_phase(name, fit_model, train_set, validation_set, epochs, initial_epoch):
-        first = len(best.scores)
-        callbacks = [
-            best,  # first: it adds val_task_loss to the logs the others see
-            TaskHistoryWriter(history_path, name),
-            keras.callbacks.TensorBoard(output_dir / "logs" / name),
-        ]
-        seconds = _fit(
-            fit_model, train_set, validation_set, epochs, initial_epoch, callbacks, verbose
-        )
-        scores = best.scores[first:] or [float("nan")]
-        return TaskPhaseResult(name, epochs, min(scores), scores[-1], seconds)
-
-    results = []
-    if plan.strategy == "train_from_scratch":
-        set_trainable(model, plan.trainable_blocks, bn_trainable=True)
-        compile_multitask(model, heads, plan.head_learning_rate)
-        epochs = head_epochs + fine_tune_epochs
-        results.append(run_phase("scratch", model, train_data, validation_data, epochs, 0))
-    else:
-        set_trainable(model, [])  # phase 1: the whole backbone frozen
-        if augment:
-            compile_multitask(model, heads, plan.head_learning_rate)
-            results.append(
-                run_phase("feature_extraction", model, train_data, validation_data, head_epochs, 0)
-            )
-        else:
-            started = time.perf_counter()
-            # One backbone pass over train and validation images together.
-            images = np.concatenate([train[0], validation[0]]).astype("float32")
-            features = find_backbone(model).predict(images, batch_size=batch_size, verbose=0)
-            train_features, validation_features = np.split(features, [len(train[0])])
-            task_heads = model.get_layer("heads")
-            compile_multitask(task_heads, heads, plan.head_learning_rate)
-            head_train = tf.data.Dataset.from_tensor_slices((train_features, train[1]))
-            head_train = head_train.shuffle(len(train_features), seed=seed).batch(batch_size)
-            head_validation = tf.data.Dataset.from_tensor_slices(
-                (validation_features, validation[1])
-            ).batch(batch_size)
-            phase = run_phase(
-                "feature_extraction", task_heads, head_train, head_validation, head_epochs, 0
-            )
-            phase.seconds = time.perf_counter() - started
-            phase.cached_features = True
-            results.append(phase)
-        if plan.fine_tune_learning_rate is not None and fine_tune_epochs > 0:
+    phases = plan_phases(plan, head_epochs, fine_tune_epochs)
+    for phase, first, last in phases:
+        if run.epochs_done >= last:
+            continue  # finished before an interruption
+        if phase == "scratch":
+            set_trainable(model, plan.trainable_blocks, bn_trainable=True)
+        elif phase == "fine_tuning":
             set_trainable(model, plan.trainable_blocks)
-            compile_multitask(model, heads, plan.fine_tune_learning_rate)
-            results.append(
-                run_phase(
-                    "fine_tuning", model, train_data, validation_data, fine_tune_epochs, head_epochs
-                )
+        else:
+            set_trainable(model, [])  # phase 1: the whole backbone frozen
+        if phase == "feature_extraction" and not augment:
+            # The frozen backbone's outputs never change in this phase: compute
+            # them once and train the heads (a model of their own) on them.
+            fitted = model.get_layer("heads")
+            commit = run.callback(model, fitted, phase)  # its clock counts the backbone pass
+            inputs, validation_inputs = backbone_features(
+                model, train[0], validation[0], batch_size
             )
+            phase_validation = make_task_dataset(validation_inputs, validation[1], batch_size)
+            phase_augmentation = None
+        else:
+            fitted, inputs, phase_validation = model, train[0], validation_data
+            commit = run.callback(model, model, phase)
+            phase_augmentation = augmentation
+        learning_rate = plan.fine_tune_learning_rate if phase == "fine_tuning" else None
+        compile_multitask(fitted, heads, learning_rate or plan.head_learning_rate)
+        start = max(first, run.epochs_done)  # later than `first` when resuming
+        fitted.fit(
+            epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
+            validation_data=phase_validation,
+            initial_epoch=start,
+            epochs=last,
+            steps_per_epoch=steps_per_epoch(len(inputs), batch_size),
+            shuffle=False,  # epoch_batches shuffles, the same way when resuming
+            callbacks=[
+                TaskLossLogs(model, heads),  # first: the commit records what it adds
+                commit,
+                keras.callbacks.TensorBoard(output_dir / "logs" / phase),
+            ],
+            verbose=verbose,
+        )
     if not model.compiled:  # feature extraction trained only the heads model
         compile_multitask(model, heads, plan.head_learning_rate)
-    if restore_best and best_path.exists():
+    if restore_best and run.best_path.exists():
         with warnings.catch_warnings():
             # The checkpoint holds no optimizer state when the best epoch was a
             # cached-features one; the model's weights are all there.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(best_path)
+            model.load_weights(run.best_path)
+    results = []
+    for phase, _, _ in phases:
+        summary = run.phase_summary(phase)
+        if summary["epochs"]:
+            cached = phase == "feature_extraction" and not augment
+            results.append(
+                TaskPhaseResult(phase, summary["epochs"], summary["best"], summary["final"],
+                                summary["seconds"], cached)
+            )  # fmt: skip
     return results
 
 
@@ -279,5 +268,6 @@ def plot_task_history(history_path, png_path):
     for axis in list(axes.flat)[len(metrics) :]:
         axis.axis("off")
     figure.tight_layout()
-    figure.savefig(png_path, dpi=100)
+    with atomic_path(png_path) as temporary:
+        figure.savefig(temporary, dpi=100)
     pyplot.close(figure)

@@ -2,41 +2,15 @@
 
 import json
 import math
-import re
-import sys
 
-from tl_templates import advisor, registry
+from tl_templates import registry
+from tl_templates.template_hooks import check_common_answers, fail
 
 # Read through tojson so quotes or backslashes in an answer cannot break this file.
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 SAMPLE_RATE = 16_000
 
-
-def fail(message):
-    print(f"ERROR: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def whole_number(key, minimum):
-    try:
-        value = int(ANSWERS[key])
-    except ValueError:
-        fail(f"{key} must be a whole number. Received: {key}={ANSWERS[key]!r}.")
-    if value < minimum:
-        fail(f"{key} must be at least {minimum}. Received: {key}={value}.")
-    return value
-
-
-slug = ANSWERS["project_slug"]
-if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", slug):
-    fail(
-        "project_slug must start with a letter or digit and use only a-z, 0-9, '-' and '_' "
-        f"(it names the project folder). Received: project_slug={slug!r}."
-    )
-try:
-    spec = registry.get_spec(ANSWERS["backbone"])
-except ValueError as error:
-    fail(str(error))
+spec = check_common_answers(ANSWERS)  # project_slug, backbone, epochs, strategy, similarity
 if spec.input_kind != "audio":
     audio = [name for name, row in registry.BACKBONES.items() if row.input_kind == "audio"]
     fail(
@@ -53,10 +27,3 @@ if not seconds >= minimum:  # also refuses NaN
         f"clip_seconds must be a number of seconds, at least {minimum:g} (one 96-frame "
         f"log-mel patch). Received: clip_seconds={ANSWERS['clip_seconds']!r}."
     )
-whole_number("head_epochs", 0)
-whole_number("fine_tune_epochs", 0)
-strategies = ("auto", *advisor.STRATEGIES, "custom")
-if ANSWERS["strategy"] not in strategies:
-    fail(f"Unknown strategy. Received: strategy={ANSWERS['strategy']!r}. Known: {', '.join(strategies)}.")
-if ANSWERS["similarity"] not in advisor.SIMILARITIES:
-    fail(f"Unknown similarity. Received: similarity={ANSWERS['similarity']!r}. Known: similar, different.")

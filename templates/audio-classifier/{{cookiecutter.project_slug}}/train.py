@@ -2,15 +2,16 @@
 
     python train.py                      # the bundled sample data
     python train.py --data path/to/wavs --strategy fine_tune_top
+
+Interrupted (Ctrl-C, a crash, a Colab disconnect)? Run the same command again:
+training continues after the last finished epoch. A finished run is not
+trained again: pass --restart to start over, or --output to write elsewhere.
 """
 
 import argparse
-import json
+import dataclasses
 import sys
-import time
 from pathlib import Path
-
-import keras
 
 import tl_templates
 from config import OUTPUT_DIR, load_config
@@ -30,8 +31,11 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--augment", action="store_true", default=None,
                         help="random time shifts, volume and noise while training")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="same seed, same numbers: also makes TensorFlow's "
+                        "ops deterministic (slower on a GPU)")
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
+    parser.add_argument("--restart", action="store_true", help="start over: the previous run in "
+                        "--output is moved aside (nothing is deleted)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
     return parser.parse_args(argv)
 
@@ -44,9 +48,14 @@ def main(argv=None):
         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size,
         augment=args.augment, seed=args.seed,
     )  # fmt: skip
-    keras.utils.set_random_seed(config.seed)
     output = args.output
-    output.mkdir(parents=True, exist_ok=True)
+    # --restart moves an old run aside; a finished run (metrics.json) is left as it is.
+    finished = tl_templates.prepare_output_folder(output, restart=args.restart)
+    if finished:
+        return finished
+    # The seed fixes the split, the initial head and the shuffling; --seed also
+    # asks TensorFlow for deterministic ops, so two runs give identical numbers.
+    tl_templates.seed_everything(config.seed, deterministic=config.deterministic or args.seed is not None)
 
     # Every file is read as 16 kHz mono (other rates are resampled, stereo is
     # averaged) and cut or padded to clip_seconds.
@@ -61,21 +70,26 @@ def main(argv=None):
 
     model = build_model(config, plan, num_classes=len(splits.class_names))
     augmentation = tl_templates.AudioAugmentation(seed=config.seed) if config.augment else False
-    started = time.perf_counter()
     phases = tl_templates.train_classifier(
         model, plan, splits.train, splits.validation,
         head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
         batch_size=config.batch_size, output_dir=output, augment=augmentation,
         seed=config.seed, verbose=2 if args.quiet else 1,
+        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
     )  # fmt: skip
     test_clips, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
         test_clips, test_labels, batch_size=config.batch_size, verbose=0
     )
 
-    model.save(output / "model.keras")
-    (output / "labels.txt").write_text("\n".join(splits.class_names) + "\n", encoding="utf-8")
+    # Every file is written whole or not at all (a temporary file, then a rename);
+    # metrics.json comes last: it marks the run as finished.
+    with tl_templates.atomic_path(output / "model.keras") as temporary:
+        model.save(temporary)
+    tl_templates.write_text_atomic(output / "labels.txt", "\n".join(splits.class_names) + "\n")
     tl_templates.plot_history(output / "history.csv", output / "training.png")
+    timing = {phase.name: phase.seconds for phase in phases}
+    tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
     metrics = {
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
@@ -87,11 +101,13 @@ def main(argv=None):
         "clip_seconds": config.clip_seconds,
         "class_names": splits.class_names,
         "examples": splits.sizes(),
-        "phases": [vars(phase) for phase in phases],
-        "training_seconds": round(time.perf_counter() - started, 1),
+        # Seconds go to timing.json: metrics.json holds results only, the same
+        # for two runs with the same --seed.
+        "phases": [{key: value for key, value in vars(phase).items() if key != "seconds"}
+                   for phase in phases],
         "plan": plan.to_dict(),
     }
-    (output / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    tl_templates.write_json_atomic(output / "metrics.json", metrics)
 
     print("\nResults")
     for phase in phases:
@@ -99,7 +115,7 @@ def main(argv=None):
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
     print(f"  test accuracy      {test_accuracy:.3f} on {len(test_labels)} held-out clips")
     print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
-          "labels.txt, logs/ (tensorboard --logdir outputs/logs)")
+          "labels.txt, timing.json, logs/ (tensorboard --logdir outputs/logs)")
     print("Next: python predict.py some.wav, or python export.py for a TFLite file")
     return metrics
 
@@ -110,3 +126,7 @@ if __name__ == "__main__":
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Run the same command again to continue after the last finished "
+              "epoch.", file=sys.stderr)
+        sys.exit(130)

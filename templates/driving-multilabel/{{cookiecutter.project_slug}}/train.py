@@ -2,16 +2,18 @@
 
     python train.py                          # the bundled sample data
     python train.py --data path/to/scenes    # labels.csv (filename,car,...) + images/
+
+Interrupted (Ctrl-C, a crash, a Colab disconnect)? Run the same command again:
+training continues after the last finished epoch. A finished run is not
+trained again: pass --restart to start over, or --output to write elsewhere.
 """
 
 import argparse
-import json
+import dataclasses
 import math
 import sys
-import time
 from pathlib import Path
 
-import keras
 import numpy as np
 
 import tl_templates
@@ -30,8 +32,11 @@ def parse_args(argv=None):
     parser.add_argument("--head-epochs", type=int)
     parser.add_argument("--fine-tune-epochs", type=int)
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="same seed, same numbers: also makes TensorFlow's "
+                        "ops deterministic (slower on a GPU)")
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
+    parser.add_argument("--restart", action="store_true", help="start over: the previous run in "
+                        "--output is moved aside (nothing is deleted)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
     return parser.parse_args(argv)
 
@@ -87,9 +92,14 @@ def main(argv=None):
         image_size=args.image_size, head_epochs=args.head_epochs,
         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed,
     )  # fmt: skip
-    keras.utils.set_random_seed(config.seed)
     output = args.output
-    output.mkdir(parents=True, exist_ok=True)
+    # --restart moves an old run aside; a finished run (metrics.json) is left as it is.
+    finished = tl_templates.prepare_output_folder(output, restart=args.restart, headline="mean_auc")
+    if finished:
+        return finished
+    # The seed fixes the split, the initial head and the shuffling; --seed also
+    # asks TensorFlow for deterministic ops, so two runs give identical numbers.
+    tl_templates.seed_everything(config.seed, deterministic=config.deterministic or args.seed is not None)
 
     label_names, (train, validation, test) = load_data(config)
     plan = choose_plan(config, train_examples=len(train[0]))
@@ -97,12 +107,12 @@ def main(argv=None):
 
     head = build_head(config, label_names, train[1]["labels"])
     model = build_model(config, plan, head)
-    started = time.perf_counter()
     phases = tl_templates.train_multitask(
         model, [head], plan, train, validation,
         head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
         batch_size=config.batch_size, output_dir=output, augment=config.augment,
         seed=config.seed, verbose=2 if args.quiet else 1,
+        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
     )  # fmt: skip
 
     def probabilities(split):
@@ -111,10 +121,15 @@ def main(argv=None):
     thresholds = tune_thresholds(label_names, validation[1]["labels"], probabilities(validation))
     results = evaluate(label_names, test[1]["labels"], probabilities(test), thresholds)
 
-    model.save(output / "model.keras")
+    # Every file is written whole or not at all (a temporary file, then a rename);
+    # metrics.json comes last: it marks the run as finished.
+    with tl_templates.atomic_path(output / "model.keras") as temporary:
+        model.save(temporary)
     # The thresholds belong to this model: predict.py reads them from beside model.keras.
-    (output / "thresholds.json").write_text(json.dumps(thresholds, indent=2), encoding="utf-8")
+    tl_templates.write_json_atomic(output / "thresholds.json", thresholds)
     tl_templates.plot_task_history(output / "history.csv", output / "training.png")
+    timing = {phase.name: phase.seconds for phase in phases}
+    tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
     train_labels = train[1]["labels"]
     metrics = {
         **results,
@@ -132,11 +147,13 @@ def main(argv=None):
         "backbone": config.backbone,
         "weights": config.weights,
         "examples": {"train": len(train[0]), "validation": len(validation[0]), "test": len(test[0])},
-        "phases": [vars(phase) for phase in phases],
-        "training_seconds": round(time.perf_counter() - started, 1),
+        # Seconds go to timing.json: metrics.json holds results only, the same
+        # for two runs with the same --seed.
+        "phases": [{key: value for key, value in vars(phase).items() if key != "seconds"}
+                   for phase in phases],
         "plan": plan.to_dict(),
     }
-    (output / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    tl_templates.write_json_atomic(output / "metrics.json", metrics)
 
     def number(value):
         return "  n/a" if value is None else f"{value:.3f}"
@@ -152,7 +169,7 @@ def main(argv=None):
               f"{thresholds[name]:>10.3f}")
     print(f"  mean AUC {number(results['mean_auc'])}")
     print(f"Written to {output}: model.keras, thresholds.json, metrics.json, history.csv, "
-          "training.png, logs/ (tensorboard --logdir outputs/logs)")
+          "training.png, timing.json, logs/ (tensorboard --logdir outputs/logs)")
     return metrics
 
 
@@ -162,3 +179,7 @@ if __name__ == "__main__":
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Run the same command again to continue after the last finished "
+              "epoch.", file=sys.stderr)
+        sys.exit(130)

@@ -1,31 +1,19 @@
 """Copies the bundled sample faces and fills config.toml's [blocks] table."""
 
 import json
-import shutil
 from pathlib import Path
 
-from tl_templates import advisor, multitask_data, paths
+from tl_templates import multitask_data
+from tl_templates.template_hooks import copy_sample, fill_config
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 PROJECT_DIR = Path.cwd()
 
 # Sample data that runs out of the box: drawn faces, named the UTKFace way, and a
 # labels.csv in which some labels are unknown (empty cells).
-sample = paths.require(paths.SAMPLES_DIR / "faces")
-shutil.copytree(sample, PROJECT_DIR / "data" / "sample")
-
+sample = copy_sample("faces", PROJECT_DIR)
 # The [blocks] table starts as the plan for the chosen strategy on the sample
 # data; it is what `strategy = "custom"` trains, so edit it from there.
-strategy = ANSWERS["strategy"]
-if strategy in ("auto", "custom"):
-    examples = len(multitask_data.read_face_labels(sample))
-    plan = advisor.advise(examples, similarity=ANSWERS["similarity"], backbone=ANSWERS["backbone"])
-else:
-    plan = advisor.plan_strategy(strategy, ANSWERS["backbone"])
-spec_blocks = advisor.get_spec(ANSWERS["backbone"]).block_names
-lines = [f"{name} = {'true' if name in plan.trainable_blocks else 'false'}" for name in spec_blocks]
-config = PROJECT_DIR / "config.toml"
-text = config.read_text(encoding="utf-8").replace("# BLOCK FLAGS", "\n".join(lines))
 tasks = ", ".join(f'"{task.strip()}"' for task in ANSWERS["tasks"].split(",") if task.strip())
-text = text.replace("# TASKS", f"tasks = [{tasks}]")
-config.write_text(text.replace("# TRUNCATE AFTER", f'truncate_after = "{plan.truncate_after or ""}"'), encoding="utf-8")
+fill_config(PROJECT_DIR, ANSWERS, examples=len(multitask_data.read_face_labels(sample)),
+            replacements={"# TASKS": f"tasks = [{tasks}]"})  # fmt: skip

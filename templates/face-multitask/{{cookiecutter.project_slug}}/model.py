@@ -5,23 +5,12 @@ import tl_templates
 
 def choose_plan(config, train_examples):
     """What to train and with which learning rates (see README: the four cases)."""
-    if config.strategy == "auto":
-        plan = tl_templates.advise(
-            target_examples=train_examples, similarity=config.similarity, backbone=config.backbone
-        )
-    elif config.strategy == "custom":
-        plan = tl_templates.plan_strategy("fine_tune_all", config.backbone)
-        plan.strategy = "custom"
-        plan.trainable_blocks = [name for name, trains in config.blocks.items() if trains]
-        plan.truncate_after = config.truncate_after or None
-        plan.reasons = ["Your own choice of blocks: the [blocks] table of config.toml."]
-    else:
-        plan = tl_templates.plan_strategy(config.strategy, config.backbone)
-    if config.head_learning_rate is not None:
-        plan.head_learning_rate = config.head_learning_rate
-    if config.fine_tune_learning_rate is not None and plan.fine_tune_learning_rate is not None:
-        plan.fine_tune_learning_rate = config.fine_tune_learning_rate
-    return plan
+    return tl_templates.choose_plan(
+        config.strategy, config.backbone, train_examples, similarity=config.similarity,
+        blocks=config.blocks, truncate_after=config.truncate_after,
+        head_learning_rate=config.head_learning_rate,
+        fine_tune_learning_rate=config.fine_tune_learning_rate,
+    )  # fmt: skip
 
 
 def build_heads(config, train_ages):

@@ -4,16 +4,18 @@
     python train.py --data path/to/UTKFace  # a folder of [age]_[gender]_[race]_[date].jpg
     python train.py --data labels.csv       # filename,gender,age (empty or ? when unknown)
     python train.py --tasks gender          # one task only, to compare with multi-task
+
+Interrupted (Ctrl-C, a crash, a Colab disconnect)? Run the same command again:
+training continues after the last finished epoch. A finished run is not
+trained again: pass --restart to start over, or --output to write elsewhere.
 """
 
 import argparse
-import json
+import dataclasses
 import math
 import sys
-import time
 from pathlib import Path
 
-import keras
 import numpy as np
 
 import tl_templates
@@ -34,8 +36,11 @@ def parse_args(argv=None):
     parser.add_argument("--head-epochs", type=int)
     parser.add_argument("--fine-tune-epochs", type=int)
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="same seed, same numbers: also makes TensorFlow's "
+                        "ops deterministic (slower on a GPU)")
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
+    parser.add_argument("--restart", action="store_true", help="start over: the previous run in "
+                        "--output is moved aside (nothing is deleted)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
     return parser.parse_args(argv)
 
@@ -92,9 +97,16 @@ def main(argv=None):
         backbone=args.backbone, image_size=args.image_size, head_epochs=args.head_epochs,
         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed,
     )  # fmt: skip
-    keras.utils.set_random_seed(config.seed)
     output = args.output
-    output.mkdir(parents=True, exist_ok=True)
+    # --restart moves an old run aside; a finished run (metrics.json) is left as it is.
+    finished = tl_templates.prepare_output_folder(
+        output, restart=args.restart, headline=("gender_accuracy", "age_mae")
+    )
+    if finished:
+        return finished
+    # The seed fixes the split, the initial heads and the shuffling; --seed also
+    # asks TensorFlow for deterministic ops, so two runs give identical numbers.
+    tl_templates.seed_everything(config.seed, deterministic=config.deterministic or args.seed is not None)
 
     train, validation, test = load_data(config)
     plan = choose_plan(config, train_examples=len(train[0]))
@@ -103,18 +115,23 @@ def main(argv=None):
 
     heads = build_heads(config, train[1].get("age"))
     model = build_model(config, plan, heads)
-    started = time.perf_counter()
     phases = tl_templates.train_multitask(
         model, heads, plan, train, validation,
         head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
         batch_size=config.batch_size, output_dir=output, augment=config.augment,
         seed=config.seed, verbose=2 if args.quiet else 1,
+        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
     )  # fmt: skip
     predictions = model.predict(test[0].astype("float32"), batch_size=config.batch_size, verbose=0)
     results = evaluate(test[1], predictions, train[1])
 
-    model.save(output / "model.keras")
+    # Every file is written whole or not at all (a temporary file, then a rename);
+    # metrics.json comes last: it marks the run as finished.
+    with tl_templates.atomic_path(output / "model.keras") as temporary:
+        model.save(temporary)
     tl_templates.plot_task_history(output / "history.csv", output / "training.png")
+    timing = {phase.name: phase.seconds for phase in phases}
+    tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
     weighting = model.uncertainty_layer()
     metrics = {
         **results,
@@ -129,11 +146,13 @@ def main(argv=None):
         "weights": config.weights,
         "examples": {"train": len(train[0]), "validation": len(validation[0]), "test": len(test[0])},
         "test_known_labels": {task: int(np.sum(~np.isnan(test[1][task]))) for task in config.tasks},
-        "phases": [vars(phase) for phase in phases],
-        "training_seconds": round(time.perf_counter() - started, 1),
+        # Seconds go to timing.json: metrics.json holds results only, the same
+        # for two runs with the same --seed.
+        "phases": [{key: value for key, value in vars(phase).items() if key != "seconds"}
+                   for phase in phases],
         "plan": plan.to_dict(),
     }
-    (output / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    tl_templates.write_json_atomic(output / "metrics.json", metrics)
 
     def number(name, digits=3):
         return "n/a" if results.get(name) is None else f"{results[name]:.{digits}f}"
@@ -149,7 +168,7 @@ def main(argv=None):
         print(f"  age MAE            {number('age_mae', 1)} years "
               f"(always the median age: {number('age_mae_constant_baseline', 1)})")
     print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
-          "logs/ (tensorboard --logdir outputs/logs)")
+          "timing.json, logs/ (tensorboard --logdir outputs/logs)")
     return metrics
 
 
@@ -159,3 +178,7 @@ if __name__ == "__main__":
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Run the same command again to continue after the last finished "
+              "epoch.", file=sys.stderr)
+        sys.exit(130)
