@@ -5,6 +5,9 @@ and there is no augmentation, its outputs never change, so they are computed
 once and the head trains on that cache: E epochs cost one backbone pass, not E.
 Phase 2 unfreezes the blocks the plan chose, recompiles with a smaller learning
 rate and goes on from where phase 1 stopped. BatchNormalization stays frozen.
+Phase 2 caches too: the outputs of the frozen blocks below the first trainable
+one are computed once, and only the blocks above them run at every step. In
+each phase the learning rate decays to zero along a cosine.
 
 Every finished epoch is committed (`tl_templates.TrainingRun`), and each
 epoch's data order depends only on the seed and the epoch number
@@ -23,8 +26,13 @@ import numpy as np
 import tensorflow as tf
 
 from tl_templates.atomic import atomic_path, write_csv_atomic
-from tl_templates.blocks import find_backbone, set_trainable
+from tl_templates.blocks import block_names, find_backbone, set_trainable
+from tl_templates.caching import last_frozen_block, split_at_block
 from tl_templates.resume import TrainingRun
+
+# Cached prefix outputs larger than this (bytes, float32) are not cached: the
+# model then runs whole at every step.
+PREFIX_CACHE_LIMIT_BYTES = 2 * 1024**3
 
 HISTORY_FIELDS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
@@ -191,13 +199,27 @@ def make_dataset(images, labels, batch_size, shuffle=False, seed=0, augmentation
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def compile_classifier(model, learning_rate):
+def compile_classifier(model, learning_rate, decay_steps=None, jit_compile=False):
     """Adam + sparse categorical cross-entropy + accuracy. Call again after
-    changing `trainable`: Keras only sees the change at compile time."""
+    changing `trainable`: Keras only sees the change at compile time.
+
+    Args:
+        model: keras.Model. The model to compile.
+        learning_rate: float. The first step's learning rate.
+        decay_steps: int or None. Decay the learning rate to zero along a
+            cosine over this many steps (a phase's steps); None: constant.
+            A decaying rate lets BatchNormalization's moving averages catch
+            up with weights that have stopped moving: with a constant rate, a
+            network trained from scratch scores far below its training accuracy.
+        jit_compile: bool. Compile the training step with XLA.
+    """
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        jit_compile=jit_compile,
     )
 
 
@@ -237,6 +259,8 @@ def train_classifier(
     restore_best=True,
     resume=True,
     extra_settings=None,
+    cache_frozen_blocks=True,
+    jit_compile=False,
 ):
     """Trains `model` the way `plan` says, writing history, logs and checkpoints.
 
@@ -272,6 +296,14 @@ def train_classifier(
         extra_settings: dict or None. More values that define the run, such
             as a project's whole config (the dropout rate, the backbone...): a
             checkpoint made with other values is not continued either.
+        cache_frozen_blocks: bool. When nothing is augmented, compute the
+            outputs of the frozen blocks below the first trainable one once
+            per phase and train the rest of the model on them (the same
+            training up to float round-off, much cheaper). In either phase;
+            skipped when they would not fit in `PREFIX_CACHE_LIMIT_BYTES`.
+            False: every step runs the whole model.
+        jit_compile: bool. Compile training steps with XLA (see
+            `tl_templates.choose_jit_compile`).
 
     Returns:
         A list of `tl_templates.training.PhaseResult`.
@@ -284,6 +316,7 @@ def train_classifier(
         "batch_size": batch_size,
         "augment": augment if isinstance(augment, bool) else type(augment).__name__,
         "seed": seed,
+        "cache_frozen_blocks": cache_frozen_blocks,
         "data": data_fingerprint(*train, *validation),
         **{f"config.{key}": value for key, value in (extra_settings or {}).items()},
     }
@@ -295,22 +328,29 @@ def train_classifier(
     else:
         augmentation = default_augmentation(seed) if augment else None
     validation_data = make_dataset(*validation, batch_size)
+    cached_phases = set()
     for phase, first, last in plan_phases(plan, head_epochs, fine_tune_epochs):
-        if run.epochs_done >= last:
-            continue  # finished before an interruption
         if phase == "scratch":
             set_trainable(model, plan.trainable_blocks, bn_trainable=True)
         elif phase == "fine_tuning":
             set_trainable(model, plan.trainable_blocks)
         else:
             set_trainable(model, [])  # phase 1: the whole backbone frozen
-        if phase == "feature_extraction" and not augment:
-            # The frozen backbone's outputs never change in this phase: compute
-            # them once and train the head, a model sharing the head's layers, on them.
-            fitted = head_model(model)
-            commit = run.callback(model, fitted, phase)  # its clock counts the backbone pass
-            inputs, validation_inputs = backbone_features(
-                model, train[0], validation[0], batch_size
+        # Frozen blocks below the first trainable one give the same outputs at
+        # every epoch (no augmentation, BatchNormalization in inference mode):
+        # compute them once and train the rest of the model on them.
+        cut = None
+        if cache_frozen_blocks and not augment and phase != "scratch":
+            cut = cacheable_cut(model, len(train[1]) + len(validation[1]))
+        if cut is not None:
+            cached_phases.add(phase)
+        if run.epochs_done >= last:
+            continue  # finished before an interruption
+        if cut is not None:
+            fitted = upper_model(model, cut)  # shares the model's layers above `cut`
+            commit = run.callback(model, fitted, phase)  # its clock counts the prefix pass
+            inputs, validation_inputs = prefix_outputs(
+                model, cut, train[0], validation[0], batch_size
             )
             phase_validation = make_dataset(validation_inputs, validation[1], batch_size)
             phase_augmentation = None
@@ -319,20 +359,24 @@ def train_classifier(
             commit = run.callback(model, model, phase)
             phase_augmentation = augmentation
         learning_rate = plan.fine_tune_learning_rate if phase == "fine_tuning" else None
-        compile_classifier(fitted, learning_rate or plan.head_learning_rate)
+        steps = steps_per_epoch(len(train[1]), batch_size)
+        compile_classifier(
+            fitted, learning_rate or plan.head_learning_rate,
+            decay_steps=(last - first) * steps, jit_compile=jit_compile,
+        )  # fmt: skip
         start = max(first, run.epochs_done)  # later than `first` when resuming
         fitted.fit(
             epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
             validation_data=phase_validation,
             initial_epoch=start,
             epochs=last,
-            steps_per_epoch=steps_per_epoch(len(train[1]), batch_size),
+            steps_per_epoch=steps,
             shuffle=False,  # epoch_batches shuffles, the same way when resuming
             callbacks=[commit, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
             verbose=verbose,
         )
-    if not model.compiled:  # feature extraction trained only the head model
-        compile_classifier(model, plan.head_learning_rate)
+    if not model.compiled:  # only parts of the model were fitted
+        compile_classifier(model, plan.head_learning_rate, jit_compile=jit_compile)
     if restore_best and run.best_path.exists():
         with warnings.catch_warnings():
             # The checkpoint holds no optimizer state when the best epoch was a
@@ -343,12 +387,46 @@ def train_classifier(
     for phase, _, _ in plan_phases(plan, head_epochs, fine_tune_epochs):
         summary = run.phase_summary(phase)
         if summary["epochs"]:
-            cached = phase == "feature_extraction" and not augment
             results.append(
                 PhaseResult(phase, summary["epochs"], summary["best"], summary["final"],
-                            summary["seconds"], cached)
+                            summary["seconds"], phase in cached_phases)
             )  # fmt: skip
     return results
+
+
+def cacheable_cut(model, examples, limit_bytes=PREFIX_CACHE_LIMIT_BYTES):
+    """The block to cache the outputs of, or None when caching does not apply.
+
+    That is the last block of the frozen prefix (`tl_templates.caching.
+    last_frozen_block`), unless its outputs for `examples` inputs would take
+    more than `limit_bytes` of memory (as float32).
+    """
+    cut = last_frozen_block(model)
+    if cut is None:
+        return None
+    lower, _ = split_at_block(find_backbone(model), cut)
+    size = examples * math.prod(lower.output.shape[1:]) * 4
+    return cut if size <= limit_bytes else None
+
+
+def upper_model(model, cut):
+    """The part of `model` above block `cut`, sharing its layers.
+
+    Above the whole backbone that is `head_model(model)`.
+    """
+    if cut == block_names(model)[-1]:
+        return head_model(model)
+    return split_at_block(model, cut)[1]
+
+
+def prefix_outputs(model, cut, train_inputs, validation_inputs, batch_size):
+    """The outputs of blocks up to `cut` for train and validation inputs, in one pass."""
+    if cut == block_names(model)[-1]:
+        return backbone_features(model, train_inputs, validation_inputs, batch_size)
+    lower, _ = split_at_block(model, cut)
+    inputs = np.concatenate([train_inputs, validation_inputs]).astype("float32")
+    outputs = lower.predict(inputs, batch_size=batch_size, verbose=0)
+    return np.split(outputs, [len(train_inputs)])
 
 
 def backbone_features(model, train_images, validation_images, batch_size):
