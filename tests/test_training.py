@@ -129,9 +129,8 @@ def test_the_model_ends_with_its_best_epoch(tmp_path):
     # Each phase's learning rate falls along a cosine to zero: half-way after
     # the first of its two epochs, zero at its end.
     rates = [row["learning_rate"] for row in rows]
-    assert rates == pytest.approx(
-        [plan.head_learning_rate / 2, 0.0, plan.fine_tune_learning_rate / 2, 0.0], rel=1e-5, abs=1e-12
-    )
+    expected = [plan.head_learning_rate / 2, 0.0, plan.fine_tune_learning_rate / 2, 0.0]
+    assert rates == pytest.approx(expected, rel=1e-5, abs=1e-12)
 
 
 def test_head_model_shares_the_classifier_layers():

@@ -89,6 +89,9 @@ _EXPORTS = {
     "HubAudioEmbedding": "tl_templates.audio_backbones",
     "load_yamnet_weights": "tl_templates.audio_backbones",
     "export_tflite": "tl_templates.tflite",
+    "choose_jit_compile": "tl_templates.acceleration",
+    "choose_precision": "tl_templates.acceleration",
+    "set_precision": "tl_templates.acceleration",
     "run_tflite": "tl_templates.tflite",
 }
 

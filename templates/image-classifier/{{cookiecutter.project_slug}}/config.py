@@ -46,6 +46,10 @@ class Config:
     seed: int = 42  # same seed, same split and same initial head
     deterministic: bool = False  # identical numbers on every run (slower on GPU); --seed sets it
 
+    # Speed
+    mixed_precision: str = "auto"  # auto: float16 on a GPU, bfloat16 on a TPU, off (float32) on a CPU
+    jit_compile: str | bool = "auto"  # XLA-compiled steps; auto: on a GPU or TPU, off on a CPU
+
     @property
     def data_path(self):
         return PROJECT_DIR / self.data_dir
