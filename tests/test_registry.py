@@ -48,6 +48,7 @@ EXPECTED_PUBLIC_SURFACE = [
     "find_backbone",
     "fit_to_length",
     "get_spec",
+    "image_file_dataset",
     "list_blocks",
     "load_audio_splits",
     "load_digits_to_photos",

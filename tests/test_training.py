@@ -174,8 +174,11 @@ def test_fine_tuning_on_the_cached_prefix_equals_the_whole_model_with_frozen_blo
         trained.append([weight.numpy() for weight in model.weights])
     assert training.cacheable_cut(model, 33) == "block2"
     after = weights_by_layer(backbone)
-    moved = [name for name in after
-             if any(not np.allclose(a, b) for a, b in zip(start[name], after[name], strict=True))]
+    moved = [
+        name
+        for name in after
+        if any(not np.allclose(a, b) for a, b in zip(start[name], after[name], strict=True))
+    ]
     assert moved  # fine-tuning changed the top blocks ...
     for cached, whole in zip(*trained, strict=True):  # ... the same way with and without the cache
         np.testing.assert_allclose(cached, whole, rtol=1e-4, atol=1e-5)

@@ -92,6 +92,7 @@ _EXPORTS = {
     "choose_jit_compile": "tl_templates.acceleration",
     "choose_precision": "tl_templates.acceleration",
     "set_precision": "tl_templates.acceleration",
+    "image_file_dataset": "tl_templates.pipelines",
     "run_tflite": "tl_templates.tflite",
 }
 

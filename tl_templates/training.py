@@ -131,6 +131,10 @@ def epoch_batches(inputs, labels, batch_size, seed, first_epoch, last_epoch, aug
     batches an uninterrupted one would. Pass `steps_per_epoch=steps_per_epoch(
     count, batch_size)` to `fit()`: the dataset holds all the epochs.
 
+    The input pipeline for data in memory (see `tl_templates.pipelines`):
+    batches are gathered from the arrays, cast and augmented by parallel
+    `tf.data` calls on the CPU, and prefetched while the model trains.
+
     Args:
         inputs: np.ndarray, or a dict or tuple of arrays (several inputs).
             Images (uint8 or float) or cached features; cast to float32.
