@@ -333,6 +333,7 @@ def train_classifier(
         augmentation = default_augmentation(seed) if augment else None
     validation_data = make_dataset(*validation, batch_size)
     cached_phases = set()
+    trained = False  # by this call (a finished run only loads its best weights)
     for phase, first, last in plan_phases(plan, head_epochs, fine_tune_epochs):
         if phase == "scratch":
             set_trainable(model, plan.trainable_blocks, bn_trainable=True)
@@ -369,6 +370,7 @@ def train_classifier(
             decay_steps=(last - first) * steps, jit_compile=jit_compile,
         )  # fmt: skip
         start = max(first, run.epochs_done)  # later than `first` when resuming
+        trained = True
         fitted.fit(
             epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
             validation_data=phase_validation,
@@ -381,7 +383,9 @@ def train_classifier(
         )
     if not model.compiled:  # only parts of the model were fitted
         compile_classifier(model, plan.head_learning_rate, jit_compile=jit_compile)
-    if restore_best and run.best_path.exists():
+    best_is_last = run.state["best_epoch"] == run.epochs_done  # the model holds it already
+    if restore_best and run.best_path.exists() and not (best_is_last and trained):
+        # (Loading is slow for a big model: Keras walks every layer and variable.)
         with warnings.catch_warnings():
             # The checkpoint holds no optimizer state when the best epoch was a
             # cached-features one; the model's weights are all there.
