@@ -84,6 +84,31 @@ class BestWeights(keras.callbacks.Callback):
                 self.full_model.save_weights(temporary)
 
 
+class _BestInMemory(keras.callbacks.Callback):
+    """A copy of the full model's variables at the run's best epoch so far.
+
+    Restoring it at the end is instant, where reloading `best.weights.h5`
+    walks every layer (tens of seconds for a big model on a slow CPU). Goes
+    after the run's commit callback, which decides what the best epoch is.
+    """
+
+    def __init__(self, run, model):
+        super().__init__()
+        self.run = run
+        self.full_model = model
+        self.epoch = None
+        self.values = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.run.state["best_epoch"] == self.run.epochs_done:
+            self.epoch = self.run.epochs_done
+            self.values = [variable.numpy() for variable in self.full_model.variables]
+
+    def restore(self):
+        for variable, value in zip(self.full_model.variables, self.values, strict=True):
+            variable.assign(value)
+
+
 @dataclasses.dataclass
 class PhaseResult:
     """What one training phase did."""
@@ -333,7 +358,7 @@ def train_classifier(
         augmentation = default_augmentation(seed) if augment else None
     validation_data = make_dataset(*validation, batch_size)
     cached_phases = set()
-    trained = False  # by this call (a finished run only loads its best weights)
+    best = _BestInMemory(run, model)
     for phase, first, last in plan_phases(plan, head_epochs, fine_tune_epochs):
         if phase == "scratch":
             set_trainable(model, plan.trainable_blocks, bn_trainable=True)
@@ -370,7 +395,6 @@ def train_classifier(
             decay_steps=(last - first) * steps, jit_compile=jit_compile,
         )  # fmt: skip
         start = max(first, run.epochs_done)  # later than `first` when resuming
-        trained = True
         fitted.fit(
             epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
             validation_data=phase_validation,
@@ -378,14 +402,14 @@ def train_classifier(
             epochs=last,
             steps_per_epoch=steps,
             shuffle=False,  # epoch_batches shuffles, the same way when resuming
-            callbacks=[commit, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
+            callbacks=[commit, best, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
             verbose=verbose,
         )
     if not model.compiled:  # only parts of the model were fitted
         compile_classifier(model, plan.head_learning_rate, jit_compile=jit_compile)
-    best_is_last = run.state["best_epoch"] == run.epochs_done  # the model holds it already
-    if restore_best and run.best_path.exists() and not (best_is_last and trained):
-        # (Loading is slow for a big model: Keras walks every layer and variable.)
+    if restore_best and best.epoch is not None and best.epoch == run.state["best_epoch"]:
+        best.restore()  # the best epoch was trained by this call: its values are in memory
+    elif restore_best and run.best_path.exists():
         with warnings.catch_warnings():
             # The checkpoint holds no optimizer state when the best epoch was a
             # cached-features one; the model's weights are all there.
