@@ -11,7 +11,7 @@ blocks for the same epochs on the same images, without augmentation:
 
 Prints the times and their ratio, then one JSON line.
 
-    python benchmarks/fine_tuning_prefix_cache.py [--backbone efficientnetb0] [--epochs 5]
+    python benchmarks/fine_tuning_prefix_cache.py [--backbone efficientnetb0] [--epochs 10]
 """
 
 import argparse
@@ -30,7 +30,7 @@ import tl_templates  # noqa: E402
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     common.add_common_arguments(parser)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=10)  # the template's fine_tune_epochs
     parser.add_argument("--top-blocks", type=int, default=2)
     args = parser.parse_args(argv)
     figures = common.setup(args)

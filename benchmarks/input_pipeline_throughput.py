@@ -52,8 +52,8 @@ def main(argv=None):
         files = pipelines.image_file_dataset(
             paths, labels, args.image_size, args.batch_size, shuffle=True, augmentation=augmentation
         )
-        first_epoch_rate = pipelines.measure_throughput(files)  # decodes (after one batch)
-        cached_rate = pipelines.measure_throughput(files)  # from the cache
+        first_epoch_rate = pipelines.measure_throughput(files, warm_up=False)  # decodes
+        cached_rate = pipelines.measure_throughput(files, warm_up=False)  # from the cache
 
     model, backbone = common.classifier(args)
     plan = tl_templates.plan_strategy("fine_tune_top", args.backbone)
