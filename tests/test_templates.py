@@ -147,7 +147,7 @@ def test_generated_project_trains_on_its_own_folder_and_passes_its_tests(default
     # Its own tests train end to end on the bundled sample and predict.
     result = run_python(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], default_project)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "4 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
     # --data takes any class-per-folder directory; --strategy and --weights override.
     data = write_image_folder(tmp_path / "mine", {"circle": 8, "square": 8, "cross": 8}, size=40)

@@ -126,6 +126,11 @@ def test_the_model_ends_with_its_best_epoch(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     rows = tl_templates.read_history(tmp_path / "history.csv")
     assert max(row["val_accuracy"] for row in rows) >= rows[-1]["val_accuracy"]
+    # Each phase's learning rate falls along a cosine to zero: half-way after
+    # the first of its two epochs, zero at its end.
+    rates = [row["learning_rate"] for row in rows]
+    expected = [plan.head_learning_rate / 2, 0.0, plan.fine_tune_learning_rate / 2, 0.0]
+    assert rates == pytest.approx(expected, rel=1e-5, abs=1e-12)
 
 
 def test_head_model_shares_the_classifier_layers():
@@ -150,3 +155,39 @@ def test_plot_history_writes_a_png(tmp_path):
     )
     tl_templates.plot_history(history, tmp_path / "training.png")
     assert (tmp_path / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fine_tuning_on_the_cached_prefix_equals_the_whole_model_with_frozen_blocks(tmp_path):
+    plan = tl_templates.plan_strategy("fine_tune_top", BACKBONE)  # block3, block4, top
+    plan.fine_tune_learning_rate = 1e-3  # large enough for the weights to move clearly
+    trained = []
+    for cache in (True, False):
+        keras.utils.set_random_seed(0)
+        model, backbone = build_classifier(plan)
+        start = weights_by_layer(backbone)
+        phases = tl_templates.train_classifier(
+            model, plan, tiny_data(24, 1), tiny_data(9, 2), head_epochs=1, fine_tune_epochs=2,
+            batch_size=8, output_dir=tmp_path / str(cache), verbose=0, restore_best=False,
+            cache_frozen_blocks=cache,
+        )  # fmt: skip
+        assert [phase.cached_features for phase in phases] == [cache, cache]
+        trained.append([weight.numpy() for weight in model.weights])
+    assert training.cacheable_cut(model, 33) == "block2"
+    after = weights_by_layer(backbone)
+    moved = [
+        name
+        for name in after
+        if any(not np.allclose(a, b) for a, b in zip(start[name], after[name], strict=True))
+    ]
+    assert moved  # fine-tuning changed the top blocks ...
+    for cached, whole in zip(*trained, strict=True):  # ... the same way with and without the cache
+        np.testing.assert_allclose(cached, whole, rtol=1e-4, atol=1e-5)
+
+
+def test_prefix_outputs_too_big_for_memory_are_not_cached():
+    plan = tl_templates.plan_strategy("fine_tune_top", BACKBONE)
+    model, _ = build_classifier(plan)
+    tl_templates.set_trainable(model, plan.trainable_blocks)
+    block2_bytes = 8 * 8 * 48 * 4  # one image's block2 output, float32
+    assert training.cacheable_cut(model, 10, limit_bytes=10 * block2_bytes) == "block2"
+    assert training.cacheable_cut(model, 11, limit_bytes=10 * block2_bytes) is None

@@ -81,6 +81,28 @@ def scan_image_folder(root):
 def load_image(path, image_size):
     """One image as uint8 RGB `(image_size, image_size, 3)`.
 
+    Decoded and resized as `load_images` does for training (TensorFlow's
+    decoders, bilinear antialiased resizing), so that a model sees the same
+    pixels when it predicts as when it trained.
+
+    Raises:
+        ValueError: the file cannot be decoded; the message names it.
+    """
+    import tensorflow as tf  # here: scanning a folder (the doctor) needs no TensorFlow
+
+    from tl_templates import pipelines
+
+    if Path(path).suffix.lower() in pipelines.TF_IMAGE_EXTENSIONS:
+        try:
+            return pipelines.decode_image(tf.io.read_file(str(path)), image_size).numpy()
+        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.UnknownError):
+            pass  # Pillow reads it, or names the problem
+    return load_image_with_pillow(path, image_size)
+
+
+def load_image_with_pillow(path, image_size):
+    """`load_image` with Pillow's decoders and resizing (any format Pillow reads).
+
     Raises:
         ValueError: the file cannot be decoded; the message names it.
     """
@@ -104,11 +126,13 @@ def describe_error(error):
 
 
 def load_images(paths, image_size):
-    """Images as one uint8 array `(len(paths), image_size, image_size, 3)`."""
-    images = np.zeros((len(paths), image_size, image_size, 3), dtype=np.uint8)
-    for index, path in enumerate(paths):
-        images[index] = load_image(path, image_size)
-    return images
+    """Images as one uint8 array `(len(paths), image_size, image_size, 3)`.
+
+    Decoded in parallel by a `tf.data` pipeline (`tl_templates.pipelines.decode_images`).
+    """
+    from tl_templates import pipelines
+
+    return pipelines.decode_images(paths, image_size)
 
 
 def split_sizes(count, validation_fraction, test_fraction):

@@ -5,6 +5,9 @@ and there is no augmentation, its outputs never change, so they are computed
 once and the head trains on that cache: E epochs cost one backbone pass, not E.
 Phase 2 unfreezes the blocks the plan chose, recompiles with a smaller learning
 rate and goes on from where phase 1 stopped. BatchNormalization stays frozen.
+Phase 2 caches too: the outputs of the frozen blocks below the first trainable
+one are computed once, and only the blocks above them run at every step. In
+each phase the learning rate decays to zero along a cosine.
 
 Every finished epoch is committed (`tl_templates.TrainingRun`), and each
 epoch's data order depends only on the seed and the epoch number
@@ -23,9 +26,14 @@ import numpy as np
 import tensorflow as tf
 
 from tl_templates.atomic import atomic_path, write_csv_atomic
-from tl_templates.blocks import find_backbone, set_trainable
+from tl_templates.blocks import block_names, find_backbone, set_trainable
+from tl_templates.caching import last_frozen_block, split_at_block
 from tl_templates.distribute import in_model_scope
 from tl_templates.resume import TrainingRun
+
+# Cached prefix outputs larger than this (bytes, float32) are not cached: the
+# model then runs whole at every step.
+PREFIX_CACHE_LIMIT_BYTES = 2 * 1024**3
 
 HISTORY_FIELDS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
@@ -77,6 +85,31 @@ class BestWeights(keras.callbacks.Callback):
                 self.full_model.save_weights(temporary)
 
 
+class _BestInMemory(keras.callbacks.Callback):
+    """A copy of the full model's variables at the run's best epoch so far.
+
+    Restoring it at the end is instant, where reloading `best.weights.h5`
+    walks every layer (tens of seconds for a big model on a slow CPU). Goes
+    after the run's commit callback, which decides what the best epoch is.
+    """
+
+    def __init__(self, run, model):
+        super().__init__()
+        self.run = run
+        self.full_model = model
+        self.epoch = None
+        self.values = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.run.state["best_epoch"] == self.run.epochs_done:
+            self.epoch = self.run.epochs_done
+            self.values = [variable.numpy() for variable in self.full_model.variables]
+
+    def restore(self):
+        for variable, value in zip(self.full_model.variables, self.values, strict=True):
+            variable.assign(value)
+
+
 @dataclasses.dataclass
 class PhaseResult:
     """What one training phase did."""
@@ -123,6 +156,10 @@ def epoch_batches(inputs, labels, batch_size, seed, first_epoch, last_epoch, aug
     not on how many epochs this process has run: a resumed run sees the very
     batches an uninterrupted one would. Pass `steps_per_epoch=steps_per_epoch(
     count, batch_size)` to `fit()`: the dataset holds all the epochs.
+
+    The input pipeline for data in memory (see `tl_templates.pipelines`):
+    batches are gathered from the arrays, cast and augmented by parallel
+    `tf.data` calls on the CPU, and prefetched while the model trains.
 
     Args:
         inputs: np.ndarray, or a dict or tuple of arrays (several inputs).
@@ -192,13 +229,27 @@ def make_dataset(images, labels, batch_size, shuffle=False, seed=0, augmentation
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def compile_classifier(model, learning_rate):
+def compile_classifier(model, learning_rate, decay_steps=None, jit_compile=False):
     """Adam + sparse categorical cross-entropy + accuracy. Call again after
-    changing `trainable`: Keras only sees the change at compile time."""
+    changing `trainable`: Keras only sees the change at compile time.
+
+    Args:
+        model: keras.Model. The model to compile.
+        learning_rate: float. The first step's learning rate.
+        decay_steps: int or None. Decay the learning rate to zero along a
+            cosine over this many steps (a phase's steps); None: constant.
+            A decaying rate lets BatchNormalization's moving averages catch
+            up with weights that have stopped moving: with a constant rate, a
+            network trained from scratch scores far below its training accuracy.
+        jit_compile: bool. Compile the training step with XLA.
+    """
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        jit_compile=jit_compile,
     )
 
 
@@ -239,6 +290,8 @@ def train_classifier(
     restore_best=True,
     resume=True,
     extra_settings=None,
+    cache_frozen_blocks=True,
+    jit_compile=False,
 ):
     """Trains `model` the way `plan` says, writing history, logs and checkpoints.
 
@@ -275,6 +328,14 @@ def train_classifier(
         extra_settings: dict or None. More values that define the run, such
             as a project's whole config (the dropout rate, the backbone...): a
             checkpoint made with other values is not continued either.
+        cache_frozen_blocks: bool. When nothing is augmented, compute the
+            outputs of the frozen blocks below the first trainable one once
+            per phase and train the rest of the model on them (the same
+            training up to float round-off, much cheaper). In either phase;
+            skipped when they would not fit in `PREFIX_CACHE_LIMIT_BYTES`.
+            False: every step runs the whole model.
+        jit_compile: bool. Compile training steps with XLA (see
+            `tl_templates.choose_jit_compile`).
 
     Returns:
         A list of `tl_templates.training.PhaseResult`.
@@ -287,6 +348,7 @@ def train_classifier(
         "batch_size": batch_size,
         "augment": augment if isinstance(augment, bool) else type(augment).__name__,
         "seed": seed,
+        "cache_frozen_blocks": cache_frozen_blocks,
         "data": data_fingerprint(*train, *validation),
         **{f"config.{key}": value for key, value in (extra_settings or {}).items()},
     }
@@ -298,22 +360,30 @@ def train_classifier(
     else:
         augmentation = default_augmentation(seed) if augment else None
     validation_data = make_dataset(*validation, batch_size)
+    cached_phases = set()
+    best = _BestInMemory(run, model)
     for phase, first, last in plan_phases(plan, head_epochs, fine_tune_epochs):
-        if run.epochs_done >= last:
-            continue  # finished before an interruption
         if phase == "scratch":
             set_trainable(model, plan.trainable_blocks, bn_trainable=True)
         elif phase == "fine_tuning":
             set_trainable(model, plan.trainable_blocks)
         else:
             set_trainable(model, [])  # phase 1: the whole backbone frozen
-        if phase == "feature_extraction" and not augment:
-            # The frozen backbone's outputs never change in this phase: compute
-            # them once and train the head, a model sharing the head's layers, on them.
-            fitted = head_model(model)
-            commit = run.callback(model, fitted, phase)  # its clock counts the backbone pass
-            inputs, validation_inputs = backbone_features(
-                model, train[0], validation[0], batch_size
+        # Frozen blocks below the first trainable one give the same outputs at
+        # every epoch (no augmentation, BatchNormalization in inference mode):
+        # compute them once and train the rest of the model on them.
+        cut = None
+        if cache_frozen_blocks and not augment and phase != "scratch":
+            cut = cacheable_cut(model, len(train[1]) + len(validation[1]))
+        if cut is not None:
+            cached_phases.add(phase)
+        if run.epochs_done >= last:
+            continue  # finished before an interruption
+        if cut is not None:
+            fitted = upper_model(model, cut)  # shares the model's layers above `cut`
+            commit = run.callback(model, fitted, phase)  # its clock counts the prefix pass
+            inputs, validation_inputs = prefix_outputs(
+                model, cut, train[0], validation[0], batch_size
             )
             phase_validation = make_dataset(validation_inputs, validation[1], batch_size)
             phase_augmentation = None
@@ -322,21 +392,27 @@ def train_classifier(
             commit = run.callback(model, model, phase)
             phase_augmentation = augmentation
         learning_rate = plan.fine_tune_learning_rate if phase == "fine_tuning" else None
-        compile_classifier(fitted, learning_rate or plan.head_learning_rate)
+        steps = steps_per_epoch(len(train[1]), batch_size)
+        compile_classifier(
+            fitted, learning_rate or plan.head_learning_rate,
+            decay_steps=(last - first) * steps, jit_compile=jit_compile,
+        )  # fmt: skip
         start = max(first, run.epochs_done)  # later than `first` when resuming
         fitted.fit(
             epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
             validation_data=phase_validation,
             initial_epoch=start,
             epochs=last,
-            steps_per_epoch=steps_per_epoch(len(train[1]), batch_size),
+            steps_per_epoch=steps,
             shuffle=False,  # epoch_batches shuffles, the same way when resuming
-            callbacks=[commit, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
+            callbacks=[commit, best, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
             verbose=verbose,
         )
-    if not model.compiled:  # feature extraction trained only the head model
-        compile_classifier(model, plan.head_learning_rate)
-    if restore_best and run.best_path.exists():
+    if not model.compiled:  # only parts of the model were fitted
+        compile_classifier(model, plan.head_learning_rate, jit_compile=jit_compile)
+    if restore_best and best.epoch is not None and best.epoch == run.state["best_epoch"]:
+        best.restore()  # the best epoch was trained by this call: its values are in memory
+    elif restore_best and run.best_path.exists():
         with warnings.catch_warnings():
             # The checkpoint holds no optimizer state when the best epoch was a
             # cached-features one; the model's weights are all there.
@@ -346,12 +422,46 @@ def train_classifier(
     for phase, _, _ in plan_phases(plan, head_epochs, fine_tune_epochs):
         summary = run.phase_summary(phase)
         if summary["epochs"]:
-            cached = phase == "feature_extraction" and not augment
             results.append(
                 PhaseResult(phase, summary["epochs"], summary["best"], summary["final"],
-                            summary["seconds"], cached)
+                            summary["seconds"], phase in cached_phases)
             )  # fmt: skip
     return results
+
+
+def cacheable_cut(model, examples, limit_bytes=PREFIX_CACHE_LIMIT_BYTES):
+    """The block to cache the outputs of, or None when caching does not apply.
+
+    That is the last block of the frozen prefix (`tl_templates.caching.
+    last_frozen_block`), unless its outputs for `examples` inputs would take
+    more than `limit_bytes` of memory (as float32).
+    """
+    cut = last_frozen_block(model)
+    if cut is None:
+        return None
+    lower, _ = split_at_block(find_backbone(model), cut)
+    size = examples * math.prod(lower.output.shape[1:]) * 4
+    return cut if size <= limit_bytes else None
+
+
+def upper_model(model, cut):
+    """The part of `model` above block `cut`, sharing its layers.
+
+    Above the whole backbone that is `head_model(model)`.
+    """
+    if cut == block_names(model)[-1]:
+        return head_model(model)
+    return split_at_block(model, cut)[1]
+
+
+def prefix_outputs(model, cut, train_inputs, validation_inputs, batch_size):
+    """The outputs of blocks up to `cut` for train and validation inputs, in one pass."""
+    if cut == block_names(model)[-1]:
+        return backbone_features(model, train_inputs, validation_inputs, batch_size)
+    lower, _ = split_at_block(model, cut)
+    inputs = np.concatenate([train_inputs, validation_inputs]).astype("float32")
+    outputs = lower.predict(inputs, batch_size=batch_size, verbose=0)
+    return np.split(outputs, [len(train_inputs)])
 
 
 def backbone_features(model, train_images, validation_images, batch_size):

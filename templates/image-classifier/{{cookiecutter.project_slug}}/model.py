@@ -40,6 +40,9 @@ def build_model(config, plan, num_classes):
     features = backbone(images)
     pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features)
     pooled = keras.layers.Dropout(config.dropout_rate, name="dropout")(pooled)
-    # The new last layer (W[L], b[L]), freshly initialised for your classes.
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(pooled)
+    # The new last layer (W[L], b[L]), freshly initialised for your classes. It computes in
+    # float32 even under mixed precision, so that the softmax and the loss stay accurate.
+    probabilities = keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="classifier"
+    )(pooled)
     return keras.Model(images, probabilities, name="{{ cookiecutter.module_name }}")

@@ -79,13 +79,17 @@ def main(argv=None):
     plan = choose_plan(config, train_examples=len(splits.train[1]))
     print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
 
+    # Mixed precision and XLA where the hardware gains from them (config.toml: Speed).
+    precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
+    jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
+    print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
     with strategy.scope():  # the model's variables live on every replica
         model = build_model(config, plan, num_classes=len(splits.class_names))
     phases = tl_templates.train_classifier(
         model, plan, splits.train, splits.validation,
         head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
         batch_size=batch_size, output_dir=output, augment=config.augment,
-        seed=config.seed, verbose=2 if args.quiet else 1,
+        seed=config.seed, verbose=2 if args.quiet else 1, jit_compile=jit_compile,
         extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
     )  # fmt: skip
     test_images, test_labels = splits.test

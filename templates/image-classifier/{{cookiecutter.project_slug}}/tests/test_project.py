@@ -36,6 +36,21 @@ def test_model_outputs_one_probability_per_class():
     assert model.input_shape == (None, config.image_size, config.image_size, 3)
 
 
+def test_output_layer_stays_float32_under_mixed_precision():
+    import keras
+
+    config = load_config(weights="none")
+    plan = choose_plan(config, train_examples=100)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_model(config, plan, num_classes=4)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("pool").compute_dtype == "float16"  # the body computes in float16 ...
+    assert model.get_layer("classifier").compute_dtype == "float32"  # ... the softmax in float32
+    assert model.output.dtype == "float32"
+
+
 def test_train_and_predict_end_to_end(tmp_path):
     output = tmp_path / "outputs"
     train = subprocess.run(

@@ -1,0 +1,50 @@
+"""Mixed precision and XLA settings: auto is off on a CPU, and training works under a policy."""
+
+import keras
+import numpy as np
+import pytest
+from helpers import random_images
+
+import tl_templates
+from tl_templates import acceleration, experiments
+
+
+def test_auto_is_plain_float32_without_xla_on_a_cpu():
+    assert acceleration.accelerator() == "cpu"  # the test machines have no GPU
+    assert tl_templates.choose_precision("auto") == "float32"
+    assert tl_templates.choose_precision(True) == "float32"
+    assert tl_templates.choose_jit_compile("auto") is False
+
+
+@pytest.mark.parametrize("setting, expected", [(True, True), ("false", False), ("True", True)])
+def test_explicit_jit_compile_settings(setting, expected):
+    assert tl_templates.choose_jit_compile(setting) is expected
+
+
+def test_unknown_settings_are_named():
+    with pytest.raises(ValueError, match="mixed_precision='float16'. Known settings: auto"):
+        tl_templates.choose_precision("float16")
+    with pytest.raises(ValueError, match="jit_compile='yes'"):
+        tl_templates.choose_jit_compile("yes")
+
+
+def test_train_classifier_under_mixed_float16_keeps_a_float32_softmax(tmp_path):
+    # Slow on a CPU, but it must work: Keras adds loss scaling, whose
+    # variables the resume checkpoint saves with the optimizer's.
+    assert tl_templates.set_precision("mixed_float16") == "mixed_float16"
+    try:
+        keras.utils.set_random_seed(0)
+        backbone = tl_templates.build_backbone("lab_glyphs", (32, 32, 3), weights=None)
+        model = experiments.build_classifier(backbone, 3)
+        plan = tl_templates.plan_strategy("fine_tune_top", "lab_glyphs")
+        data = random_images(12).astype("uint8"), np.arange(12) % 3
+        phases = tl_templates.train_classifier(
+            model, plan, data, data, head_epochs=1, fine_tune_epochs=1, batch_size=6,
+            output_dir=tmp_path, verbose=0,
+        )  # fmt: skip
+    finally:
+        tl_templates.set_precision("float32")
+    assert [phase.name for phase in phases] == ["feature_extraction", "fine_tuning"]
+    assert backbone.layers[-1].compute_dtype == "float16"
+    assert model(data[0][:2].astype("float32")).dtype == "float32"
+    assert model.optimizer.__class__.__name__ == "LossScaleOptimizer"

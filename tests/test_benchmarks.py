@@ -1,0 +1,50 @@
+"""Every benchmark runs at a tiny size and ends with one JSON line of its figures.
+
+Speed is measured by the benchmarks themselves (benchmarks/README.md), not
+asserted here: these runs are far too small, on a shared CPU, to time.
+"""
+
+import importlib.util
+import json
+
+import keras
+import pytest
+
+TINY = ["--backbone", "lab_glyphs", "--image-size", "32", "--images", "20", "--batch-size", "8"]
+SCRIPTS = {
+    "feature_extraction_cache": ["--epochs", "2"],
+    "fine_tuning_prefix_cache": ["--epochs", "1"],
+    "frozen_blocks_step_time": ["--steps", "1", "--frozen", "0,6"],  # of 6 blocks
+    "input_pipeline_throughput": ["--steps", "1"],
+    "fine_tuning_memory": ["--steps", "1"],
+}
+FIGURES = {
+    "feature_extraction_cache": ["cached_seconds", "plain_seconds", "cached_over_floor"],
+    "fine_tuning_prefix_cache": ["cached_seconds", "whole_model_seconds", "speedup"],
+    "frozen_blocks_step_time": ["step_seconds", "all_trainable_over_top_2"],
+    "input_pipeline_throughput": ["in_memory_images_per_second", "in_memory_over_training"],
+    "fine_tuning_memory": ["most_frozen_peak_mib", "all_trainable_over_most_frozen"],
+}
+
+
+def load(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_benchmark_runs_tiny_and_ends_with_a_json_line(name, capsys):
+    keras.backend.clear_session()
+    load(name).main([*TINY, *SCRIPTS[name]])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) >= 2  # the figures for a reader, then the JSON line
+    figures = json.loads(lines[-1])
+    assert figures["backbone"] == "lab_glyphs" and figures["precision"] == "float32"
+    for key in FIGURES[name]:
+        assert figures[key] is not None and key.islower()
+    assert all(key == key.lower() and " " not in key for key in figures)
