@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from tl_templates import strokes
+
 CLASSES = list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt")
 
 # Fonts that draw symbols, not letters, or look the same as another file.
@@ -142,8 +144,10 @@ def _augment(ink, rng, image_size):
     return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
 
 
-def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None, characters=None):
-    """Random rendered characters with their labels.
+def make_glyph_dataset(
+    num_images, image_size=32, seed=0, fonts=None, characters=None, stroke_fraction=0.5
+):
+    """Random characters, rendered from fonts or drawn as pen strokes, with labels.
 
     Args:
         num_images: int. How many images to draw.
@@ -152,6 +156,9 @@ def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None, characters
         fonts: list or None. Font files; None: `font_files()`.
         characters: sequence or None. The classes to draw; None: `CLASSES`.
             Characters no font has are left out of the classes drawn.
+        stroke_fraction: float. The share of images drawn as pen strokes
+            (`tl_templates.strokes`) rather than rendered from a font, for
+            the characters that have stroke templates.
 
     Returns:
         `(images, labels)`: uint8 `(num_images, image_size, image_size, 3)` and
@@ -166,11 +173,17 @@ def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None, characters
     ((4, 32, 32, 3), 'uint8', 47)
     """
     rng = np.random.default_rng(seed)
+    characters = CLASSES if characters is None else characters
     renders = base_renders(fonts or font_files(), characters)
     drawable = np.array([index for index, inks in renders.items() if inks])
     labels = rng.permutation(drawable[np.arange(num_images) % len(drawable)])
     images = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
     for index, label in enumerate(labels):
-        choices = renders[label]
-        images[index] = _augment(choices[rng.integers(len(choices))], rng, image_size)
+        character = characters[label]
+        if character in strokes.TEMPLATES and rng.random() < stroke_fraction:
+            ink = strokes.draw_character(character, rng, size=_CANVAS)
+        else:
+            choices = renders[label]
+            ink = choices[rng.integers(len(choices))]
+        images[index] = _augment(ink, rng, image_size)
     return images, labels
