@@ -180,7 +180,10 @@ def make_glyph_dataset(
     images = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
     for index, label in enumerate(labels):
         character = characters[label]
-        if character in strokes.TEMPLATES and rng.random() < stroke_fraction:
+        # (No random draw at stroke_fraction=0: the font-only images stay those
+        # of the first lab_glyphs source task, seed for seed.)
+        drawable_by_hand = stroke_fraction > 0 and character in strokes.TEMPLATES
+        if drawable_by_hand and rng.random() < stroke_fraction:
             ink = strokes.draw_character(character, rng, size=_CANVAS)
         else:
             choices = renders[label]

@@ -38,7 +38,14 @@ def main():
     )  # fmt: skip
     parser.add_argument("--output", type=Path, default=HERE / "lab_glyphs.weights.h5")
     parser.add_argument("--font-dirs", nargs="*", default=["/usr/share/fonts"])
+    parser.add_argument(
+        "--initial-weights", type=Path, default=None,
+        help="continue pretraining from these backbone weights (a second stage)",
+    )  # fmt: skip
     args = parser.parse_args()
+    previous_stage = None
+    if args.initial_weights is not None and (HERE / "pretraining.json").exists():
+        previous_stage = json.loads((HERE / "pretraining.json").read_text())
 
     keras.utils.set_random_seed(args.seed)
     started = time.perf_counter()
@@ -56,7 +63,7 @@ def main():
         f"in {generation_seconds:.0f} s"
     )
 
-    backbone = build_lab_glyphs((32, 32, 3))
+    backbone = build_lab_glyphs((32, 32, 3), weights=args.initial_weights)
     features = keras.layers.GlobalAveragePooling2D()(backbone.output)
     features = keras.layers.Dropout(0.2)(features)
     outputs = keras.layers.Dense(len(glyphs.CLASSES), activation="softmax")(features)
@@ -105,6 +112,8 @@ def main():
         "backbone_params": backbone.count_params(),
         "weights_bytes": args.output.stat().st_size,
     }
+    if previous_stage is not None:
+        report["previous_stage"] = previous_stage
     (HERE / "pretraining.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report))
 
