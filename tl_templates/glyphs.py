@@ -26,6 +26,8 @@ _SKIP_FONTS = (
 EXTRA_FONT_PACKAGES = (
     "fonts-humor-sans", "fonts-comic-neue", "fonts-breip", "fonts-dancingscript",
     "fonts-urw-base35", "fonts-liberation", "fonts-freefont-ttf", "fonts-open-sans",
+    "fonts-bwht", "fonts-femkeklaver", "fonts-dkg-handwriting", "fonts-rufscript",
+    "fonts-sjfonts",
 )  # fmt: skip
 _CANVAS = 64  # base renders are made at this size, then transformed and shrunk
 
