@@ -1,8 +1,9 @@
 """A large source task the kit generates itself: rendered characters, heavily augmented.
 
 47 classes (digits, capitals and the 11 lower-case letters that EMNIST-balanced
-keeps apart from their capitals), drawn from the TrueType fonts that ship
-inside matplotlib (and any fonts you add), with random affine transforms,
+keeps apart from their capitals), rendered from the TrueType fonts that ship
+inside matplotlib (and any fonts you add) or drawn as pen strokes the way a
+hand writes them (`tl_templates.strokes`), then given random affine transforms,
 stroke width, blur, noise, contrast, polarity and colour. The lab backbone is
 pretrained on it, so transfer experiments run offline and honestly.
 """
