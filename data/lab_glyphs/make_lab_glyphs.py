@@ -1,6 +1,12 @@
 """Pretrains the lab_glyphs backbone on the generated character task and saves it.
 
-    python data/lab_glyphs/make_lab_glyphs.py            # ~15 min on a 2-core CPU
+The shipped weights come from two stages (see CARD.md):
+
+    # 1. fonts only, 8 epochs (~11 min alone on a 2-core CPU)
+    python data/lab_glyphs/make_lab_glyphs.py --stroke-fraction 0
+    # 2. fonts and pen strokes, 4 epochs from stage 1 (~20 min alone)
+    python data/lab_glyphs/make_lab_glyphs.py --epochs 4 --learning-rate 1e-3 \
+        --initial-weights data/lab_glyphs/lab_glyphs.weights.h5
 
 Writes data/lab_glyphs/lab_glyphs.weights.h5 (the backbone only, no classifier)
 and data/lab_glyphs/pretraining.json (sizes, accuracy, time) for CARD.md.
