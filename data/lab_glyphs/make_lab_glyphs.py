@@ -4,7 +4,7 @@ The shipped weights come from two stages (see CARD.md):
 
     # 1. fonts only, 8 epochs (~11 min alone on a 2-core CPU)
     python data/lab_glyphs/make_lab_glyphs.py --stroke-fraction 0
-    # 2. fonts and pen strokes, 4 epochs from stage 1 (~20 min alone)
+    # 2. fonts and pen strokes, 4 epochs from stage 1 (~6 min of training alone)
     python data/lab_glyphs/make_lab_glyphs.py --epochs 4 --learning-rate 1e-3 \
         --initial-weights data/lab_glyphs/lab_glyphs.weights.h5
 
