@@ -3,7 +3,7 @@
 import numpy as np
 
 import tl_templates
-from tl_templates import glyphs, paths
+from tl_templates import glyphs, paths, strokes
 
 
 def test_bundled_weights_load_through_the_registry():
@@ -42,6 +42,31 @@ def test_glyph_dataset_is_seeded_balanced_and_uses_every_class():
     assert not np.array_equal(first, other)
     assert np.bincount(labels).tolist() == [2] * len(glyphs.CLASSES)
     assert first.std() > 10  # not blank images
+
+
+def test_every_class_has_pen_strokes_centred_by_mass_and_never_twice_the_same():
+    assert set(strokes.TEMPLATES) == set(glyphs.CLASSES)
+    rng = np.random.default_rng(0)
+    rows, columns = np.indices((32, 32))
+    for character in glyphs.CLASSES:
+        ink = strokes.draw_character(character, rng, size=32)
+        again = strokes.draw_character(character, rng, size=32)
+        assert ink.shape == (32, 32) and 0.03 < ink.mean() < 0.4, character
+        assert not np.allclose(ink, again), character
+        centre = ((rows * ink).sum() / ink.sum(), (columns * ink).sum() / ink.sum())
+        assert np.allclose(centre, 16, atol=1.0), (character, centre)
+        inked_rows, inked_columns = np.nonzero(ink > 0.2)
+        longer_side = max(np.ptp(inked_rows), np.ptp(inked_columns)) + 1
+        assert 14 <= longer_side <= 26, (character, longer_side)  # MNIST: 20 of 28
+
+
+def test_glyph_dataset_mixes_strokes_and_fonts_by_the_fraction_asked():
+    fonts_only, _ = glyphs.make_glyph_dataset(47, seed=5, stroke_fraction=0.0)
+    mixed, _ = glyphs.make_glyph_dataset(47, seed=5, stroke_fraction=0.5)
+    strokes_only, labels = glyphs.make_glyph_dataset(47, seed=5, stroke_fraction=1.0)
+    assert not np.array_equal(fonts_only, mixed) and not np.array_equal(mixed, strokes_only)
+    assert np.bincount(labels).tolist() == [1] * len(glyphs.CLASSES)
+    assert strokes_only.std() > 10
 
 
 def test_matplotlib_fonts_draw_every_class():

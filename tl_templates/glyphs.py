@@ -1,8 +1,9 @@
 """A large source task the kit generates itself: rendered characters, heavily augmented.
 
 47 classes (digits, capitals and the 11 lower-case letters that EMNIST-balanced
-keeps apart from their capitals), drawn from the TrueType fonts that ship
-inside matplotlib (and any fonts you add), with random affine transforms,
+keeps apart from their capitals), rendered from the TrueType fonts that ship
+inside matplotlib (and any fonts you add) or drawn as pen strokes the way a
+hand writes them (`tl_templates.strokes`), then given random affine transforms,
 stroke width, blur, noise, contrast, polarity and colour. The lab backbone is
 pretrained on it, so transfer experiments run offline and honestly.
 """
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from tl_templates import strokes
 
 CLASSES = list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt")
 
@@ -24,6 +27,8 @@ _SKIP_FONTS = (
 EXTRA_FONT_PACKAGES = (
     "fonts-humor-sans", "fonts-comic-neue", "fonts-breip", "fonts-dancingscript",
     "fonts-urw-base35", "fonts-liberation", "fonts-freefont-ttf", "fonts-open-sans",
+    "fonts-bwht", "fonts-femkeklaver", "fonts-dkg-handwriting", "fonts-rufscript",
+    "fonts-sjfonts",
 )  # fmt: skip
 _CANVAS = 64  # base renders are made at this size, then transformed and shrunk
 
@@ -142,8 +147,10 @@ def _augment(ink, rng, image_size):
     return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
 
 
-def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None, characters=None):
-    """Random rendered characters with their labels.
+def make_glyph_dataset(
+    num_images, image_size=32, seed=0, fonts=None, characters=None, stroke_fraction=0.5
+):
+    """Random characters, rendered from fonts or drawn as pen strokes, with labels.
 
     Args:
         num_images: int. How many images to draw.
@@ -152,6 +159,9 @@ def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None, characters
         fonts: list or None. Font files; None: `font_files()`.
         characters: sequence or None. The classes to draw; None: `CLASSES`.
             Characters no font has are left out of the classes drawn.
+        stroke_fraction: float. The share of images drawn as pen strokes
+            (`tl_templates.strokes`) rather than rendered from a font, for
+            the characters that have stroke templates.
 
     Returns:
         `(images, labels)`: uint8 `(num_images, image_size, image_size, 3)` and
@@ -166,11 +176,20 @@ def make_glyph_dataset(num_images, image_size=32, seed=0, fonts=None, characters
     ((4, 32, 32, 3), 'uint8', 47)
     """
     rng = np.random.default_rng(seed)
+    characters = CLASSES if characters is None else characters
     renders = base_renders(fonts or font_files(), characters)
     drawable = np.array([index for index, inks in renders.items() if inks])
     labels = rng.permutation(drawable[np.arange(num_images) % len(drawable)])
     images = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
     for index, label in enumerate(labels):
-        choices = renders[label]
-        images[index] = _augment(choices[rng.integers(len(choices))], rng, image_size)
+        character = characters[label]
+        # (No random draw at stroke_fraction=0: the font-only images stay those
+        # of the first lab_glyphs source task, seed for seed.)
+        drawable_by_hand = stroke_fraction > 0 and character in strokes.TEMPLATES
+        if drawable_by_hand and rng.random() < stroke_fraction:
+            ink = strokes.draw_character(character, rng, size=_CANVAS)
+        else:
+            choices = renders[label]
+            ink = choices[rng.integers(len(choices))]
+        images[index] = _augment(ink, rng, image_size)
     return images, labels

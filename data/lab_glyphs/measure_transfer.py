@@ -20,10 +20,16 @@ several seeds (every fit: Adam, its learning rate decayed to zero on a cosine):
   from {1e-3, 3e-3}, and 600 steps of 32 images (80 to 380 epochs: it fits its
   training set).
 
-    python data/lab_glyphs/measure_transfer.py --target mnist   # ~15 min, 2-core CPU
+    python data/lab_glyphs/measure_transfer.py --target mnist   # ~50 min, 2-core CPU
+
+`--methods scratch` (which does not depend on the pretrained weights) and
+`--methods feature_extraction fine_tuning` can run as two jobs; each merges
+its own entries into transfer.json (the transfer entries record the SHA-256
+of the weights file they measured).
 """
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -34,6 +40,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 import tl_templates
+from tl_templates import paths
 from tl_templates.training import default_augmentation
 
 HERE = Path(__file__).resolve().parent
@@ -103,14 +110,33 @@ def accuracy(model, images, labels):
     return float(np.mean(np.argmax(model.predict(images, verbose=0), axis=1) == labels))
 
 
-def run(shots, seed, images, labels, test, validation, pool):
+def run(shots, seed, images, labels, test, validation, pool, methods=METHODS):
     rng = np.random.default_rng(seed)
     chosen = np.concatenate(
         [rng.choice(pool[labels[pool] == digit], shots, replace=False) for digit in range(10)]
     )
     x, y = images[chosen], labels[chosen]
     results = {}
+    if "fine_tuning" in methods or "feature_extraction" in methods:
+        results.update(_transfer(seed, x, y, test, validation))
+    if "scratch" in methods:
+        results.update(_scratch(seed, x, y, test, validation))
+    return results
 
+
+def _best_of(train, rates, test, validation):
+    """(test accuracy, learning rate) of the rate that scores best on validation."""
+    best = (-1.0, None, None)
+    for learning_rate in rates:
+        trained = train(learning_rate)
+        score = accuracy(trained, *validation)
+        if score > best[0]:
+            best = (score, learning_rate, accuracy(trained, *test))
+    return best[2], best[1]
+
+
+def _transfer(seed, x, y, test, validation):
+    results = {}
     keras.utils.set_random_seed(seed)
     backbone = tl_templates.build_backbone("lab_glyphs", weights="pretrained")
     model = classifier(backbone)
@@ -128,24 +154,21 @@ def run(shots, seed, images, labels, test, validation, pool):
         fit(model, learning_rate, x, y, steps=600, augment=True)
         return model
 
+    results["fine_tuning"], results["fine_tuning_learning_rate"] = _best_of(
+        fine_tuned, FINE_TUNE_LEARNING_RATES, test, validation
+    )
+    return results
+
+
+def _scratch(seed, x, y, test, validation):
     def from_scratch(learning_rate):
         keras.utils.set_random_seed(seed)
         scratch = classifier(tl_templates.build_backbone("lab_glyphs", weights=None))
         fit(scratch, learning_rate, x, y, steps=600, augment=True)
         return scratch
 
-    for method, train, rates in (
-        ("fine_tuning", fine_tuned, FINE_TUNE_LEARNING_RATES),
-        ("scratch", from_scratch, SCRATCH_LEARNING_RATES),
-    ):
-        best = (-1.0, None, None)
-        for learning_rate in rates:
-            trained = train(learning_rate)
-            score = accuracy(trained, *validation)
-            if score > best[0]:
-                best = (score, learning_rate, accuracy(trained, *test))
-        results[method], results[f"{method}_learning_rate"] = best[2], best[1]
-    return results
+    score, learning_rate = _best_of(from_scratch, SCRATCH_LEARNING_RATES, test, validation)
+    return {"scratch": score, "scratch_learning_rate": learning_rate}
 
 
 def main():
@@ -153,7 +176,11 @@ def main():
     parser.add_argument("--shots", type=int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--target", choices=sorted(TARGETS), default="mnist")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     args = parser.parse_args()
+    methods = [method for method in METHODS if method in args.methods]
+    if "fine_tuning" in methods and "feature_extraction" not in methods:
+        methods.insert(0, "feature_extraction")  # fine-tuning starts from it anyway
 
     started = time.perf_counter()
     images, labels, (test_index, validation_index, pool) = TARGETS[args.target]()
@@ -163,50 +190,59 @@ def main():
     table = {}
     for shots in args.shots:
         runs = [
-            run(shots, seed, images, labels, test, validation, pool) for seed in range(args.seeds)
+            run(shots, seed, images, labels, test, validation, pool, methods)
+            for seed in range(args.seeds)
         ]
         table[shots] = {
             method: (
                 float(np.mean([r[method] for r in runs])),
                 float(np.std([r[method] for r in runs])),
             )
-            for method in METHODS
+            for method in methods
         }
         for method in ("fine_tuning", "scratch"):
-            table[shots][f"{method}_learning_rates"] = [r[f"{method}_learning_rate"] for r in runs]
-        scores = [f"{m} {table[shots][m][0]:.3f} ± {table[shots][m][1]:.3f}" for m in METHODS]
+            if method in methods:
+                table[shots][f"{method}_learning_rates"] = [
+                    r[f"{method}_learning_rate"] for r in runs
+                ]
+        scores = [f"{m} {table[shots][m][0]:.3f} ± {table[shots][m][1]:.3f}" for m in methods]
         print(f"{shots:>2} per class: " + ", ".join(scores), flush=True)
 
-    print("\n| examples per class | feature extraction | fine-tuning | from scratch |")
-    print("|---|---|---|---|")
+    print("\n| examples per class | " + " | ".join(methods) + " |")
+    print("|---|" + "---|" * len(methods))
     for shots, row in table.items():
-        cells = [
-            f"{row[m][0]:.1%} ± {row[m][1]:.1%}"
-            for m in ("feature_extraction", "fine_tuning", "scratch")
-        ]
+        cells = [f"{row[m][0]:.1%} ± {row[m][1]:.1%}" for m in methods]
         print(f"| {shots} | " + " | ".join(cells) + " |")
+    seconds = round(time.perf_counter() - started, 1)
     summary = {
         "seeds": args.seeds,
-        "seconds": round(time.perf_counter() - started, 1),
         **{
             f"{method}_{shots}_shot{suffix}": round(row[method][index], 4)
             for shots, row in table.items()
-            for method in METHODS
+            for method in methods
             for index, suffix in ((0, ""), (1, "_std"))
         },
         **{
             f"{method}_{shots}_shot_learning_rates": row[f"{method}_learning_rates"]
             for shots, row in table.items()
             for method in ("fine_tuning", "scratch")
+            if method in methods
         },
     }
-    # transfer.json keeps one entry per target; a run replaces its own.
+    if "scratch" in methods:
+        summary["scratch_seconds"] = seconds
+    if "fine_tuning" in methods:
+        summary["transfer_seconds"] = seconds
+        weights = paths.DATA_DIR / tl_templates.get_spec("lab_glyphs").pretrained
+        summary["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    # transfer.json keeps one entry per target; a run replaces the keys it measured.
     path = HERE / "transfer.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     results = {key: value for key, value in results.items() if isinstance(value, dict)}
-    results[args.target] = summary
+    results[args.target] = {**results.get(args.target, {}), **summary}
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({args.target: summary}))
+
 
 if __name__ == "__main__":
     main()
