@@ -148,7 +148,7 @@ def _augment(ink, rng, image_size):
 
 
 def make_glyph_dataset(
-    num_images, image_size=32, seed=0, fonts=None, characters=None, stroke_fraction=0.5
+    num_images, image_size=32, seed=0, fonts=None, characters=None, stroke_fraction=0.0
 ):
     """Random characters, rendered from fonts or drawn as pen strokes, with labels.
 
@@ -161,7 +161,9 @@ def make_glyph_dataset(
             Characters no font has are left out of the classes drawn.
         stroke_fraction: float. The share of images drawn as pen strokes
             (`tl_templates.strokes`) rather than rendered from a font, for
-            the characters that have stroke templates.
+            the characters that have stroke templates. The lab backbone's
+            second pretraining stage uses 0.5; the default 0 gives font
+            renderings only, the images the notebooks were written with.
 
     Returns:
         `(images, labels)`: uint8 `(num_images, image_size, image_size, 3)` and
