@@ -4,15 +4,13 @@ Also: `--seed` makes two runs give identical metrics.json, and running a
 finished project again trains nothing.
 """
 
-import json
 import signal
 import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
-from helpers import write_image_folder
+from helpers import committed_epochs, write_image_folder
 
 import tl_templates
 from tl_templates import projects
@@ -66,15 +64,6 @@ def two_seeded_runs(project, tmp_path_factory):
     assert len(moved) == 1 and f"Moved the previous run to {moved[0]}" in logs[1]
     assert (moved[0] / "metrics.json").read_text() == '{"test_accuracy": 0.1}'
     return outputs
-
-
-def committed_epochs(output):
-    """Epochs committed to the resume checkpoint so far (0 before the first)."""
-    try:
-        with np.load(output / "checkpoints" / "resume.npz", allow_pickle=False) as arrays:
-            return json.loads(str(arrays["state"]))["epochs_done"]
-    except FileNotFoundError:
-        return 0
 
 
 def kill_after_commit(process, output, epochs, timeout=600):

@@ -146,6 +146,21 @@ def image_file_dataset(
         dataset = dataset.cache("" if cache is True else str(cache))
     if shuffle:
         dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    return batch_augment_prefetch(dataset, batch_size, augmentation)
+
+
+def batch_augment_prefetch(dataset, batch_size, augmentation=None):
+    """Batches (image, label) pairs as float32, augments them on the CPU, prefetches.
+
+    Args:
+        dataset: `tf.data.Dataset` of unbatched (image, label) pairs.
+        batch_size: int.
+        augmentation: Keras layer or None. Applied to each batch in training mode,
+            in parallel with the model's steps.
+
+    Returns:
+        The batched, prefetched `tf.data.Dataset`.
+    """
     dataset = dataset.batch(batch_size).map(
         lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE
     )

@@ -29,6 +29,7 @@ from tl_templates.atomic import atomic_path, write_csv_atomic
 from tl_templates.blocks import block_names, find_backbone, set_trainable
 from tl_templates.caching import last_frozen_block, split_at_block
 from tl_templates.distribute import in_model_scope
+from tl_templates.pipelines import batch_augment_prefetch
 from tl_templates.resume import TrainingRun
 
 # Cached prefix outputs larger than this (bytes, float32) are not cached: the
@@ -219,14 +220,7 @@ def make_dataset(images, labels, batch_size, shuffle=False, seed=0, augmentation
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(
-        lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    if augmentation is not None:
-        dataset = dataset.map(
-            lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
-        )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return batch_augment_prefetch(dataset, batch_size, augmentation)
 
 
 def compile_classifier(model, learning_rate, decay_steps=None, jit_compile=False):
