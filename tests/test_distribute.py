@@ -214,7 +214,9 @@ def test_mirrored_over_two_logical_cpus_trains_the_other_templates(template, tmp
     # cannot build from (distribute._fix_keras_for_replicas). No split here ends with
     # a batch smaller than the replicas: one replica would get no examples, and
     # oneDNN's CPU convolution returns an empty batch unchanged (wrong shape).
-    data = sample if template == "audio-classifier" else first_examples(sample, 80, tmp_path / "data")
+    data = sample
+    if template != "audio-classifier":
+        data = first_examples(sample, 80, tmp_path / "data")
     output = tmp_path / "outputs"
     arguments = [
         "--data", str(data), "--distribution", "mirrored", "--strategy", "fine_tune_top",

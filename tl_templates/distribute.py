@@ -25,6 +25,12 @@ Three things change under a strategy, and the templates do all three:
 3. With several workers, only the chief writes the outputs; the others write
    to a temporary folder that is deleted at the end (`worker_output_dir`).
 
+A known limit on CPUs (seen with TensorFlow 2.21 and oneDNN, its default on
+x86): a last batch with fewer examples than replicas leaves a replica with
+none, and oneDNN's convolution returns an empty batch unchanged, so a CNN
+fails on it (a shape error). With TF_ENABLE_ONEDNN_OPTS=0 the shapes are
+right; or pick a batch_size whose last batches are not that small.
+
 Examples:
 
 >>> import tl_templates
@@ -175,9 +181,9 @@ def _fix_keras_for_replicas():
        local replica's part of the batch, on both strategies.
     2. (MultiWorkerMirroredStrategy only) After each step it averages the
        logged metrics over the replicas along axis 0, which scalars do not
-       have ("Invalid reduction dimension 0"). Those values are already the same on every replica (metric variables
-       are summed over all replicas when updated), so this takes the first
-       local one, as Keras does on TPUs.
+       have ("Invalid reduction dimension 0"). Those values are already the
+       same on every replica (metric variables are summed over all replicas
+       when updated), so this takes the first local one, as Keras does on TPUs.
 
     Other strategies keep Keras' own code. Runs once per process; a Keras whose
     internals differ (a later, fixed version) is left as it is.
