@@ -25,6 +25,12 @@ Three things change under a strategy, and the templates do all three:
 3. With several workers, only the chief writes the outputs; the others write
    to a temporary folder that is deleted at the end (`worker_output_dir`).
 
+A known limit on CPUs (seen with TensorFlow 2.21 and oneDNN, its default on
+x86): a last batch with fewer examples than replicas leaves a replica with
+none, and oneDNN's convolution returns an empty batch unchanged, so a CNN
+fails on it (a shape error). With TF_ENABLE_ONEDNN_OPTS=0 the shapes are
+right; or pick a batch_size whose last batches are not that small.
+
 Examples:
 
 >>> import tl_templates
@@ -95,6 +101,7 @@ def _mirrored_strategy():
     import tensorflow as tf
 
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    _fix_keras_for_replicas()
     return tf.distribute.MirroredStrategy([device.name for device in devices])
 
 
@@ -146,7 +153,7 @@ def choose_strategy(distribution="auto"):
                 '"task": {"type": "worker", "index": 0}}. Set it on every machine, or use '
                 "distribution='mirrored' for the GPUs of one machine."
             )
-        _fix_keras_for_multi_worker()
+        _fix_keras_for_replicas()
         return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = _tpu_resolver()
     if resolver is None:
@@ -157,22 +164,26 @@ def choose_strategy(distribution="auto"):
     return _tpu_strategy(resolver)
 
 
-def _fix_keras_for_multi_worker():
-    """Works around Keras issue 20585: `fit()` fails under MultiWorkerMirroredStrategy.
+def _fix_keras_for_replicas():
+    """Works around Keras issue 20585: `fit()` fails under MultiWorkerMirroredStrategy,
+    and under MirroredStrategy when a dataset's first batch splits unevenly.
 
     Keras 3 (reported since TensorFlow 2.16; still so in Keras 3.15, tested here)
-    has two bugs on that strategy only:
+    has two bugs:
 
     1. Before the first step it builds the model from a batch averaged over the
-       replicas with `strategy.reduce("MEAN", batch)`; the strategy cannot
-       reduce a structure such as `(images, labels)` ("Attempt to convert a
-       value (PerReplica...) to a Tensor"). Only the batch's shapes matter
-       for building, so this builds from this worker's part of the batch.
-    2. After each step it averages the logged metrics over the replicas along
-       axis 0, which scalars do not have ("Invalid reduction dimension 0").
-       Those values are already the same on every replica (metric variables
-       are summed over all replicas when updated), so this takes the first
-       local one, as Keras does on TPUs.
+       replicas with `strategy.reduce("MEAN", batch)`. MultiWorkerMirroredStrategy
+       cannot reduce a structure such as `(images, labels)` ("Attempt to convert
+       a value (PerReplica...) to a Tensor"); MirroredStrategy fails when the
+       replicas' parts differ in size (9 validation clips on 2 replicas: 5 and 4,
+       "Inputs to operation AddN ... must have the same size and shape"). Only
+       the batch's shapes matter for building, so this builds from the first
+       local replica's part of the batch, on both strategies.
+    2. (MultiWorkerMirroredStrategy only) After each step it averages the
+       logged metrics over the replicas along axis 0, which scalars do not
+       have ("Invalid reduction dimension 0"). Those values are already the
+       same on every replica (metric variables are summed over all replicas
+       when updated), so this takes the first local one, as Keras does on TPUs.
 
     Other strategies keep Keras' own code. Runs once per process; a Keras whose
     internals differ (a later, fixed version) is left as it is.
@@ -190,9 +201,12 @@ def _fix_keras_for_multi_worker():
     def is_multi_worker(strategy):
         return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
+    def is_mirrored(strategy):
+        return is_multi_worker(strategy) or isinstance(strategy, tf.distribute.MirroredStrategy)
+
     def maybe_symbolic_build(self, iterator=None, data_batch=None):
         strategy = self._distribute_strategy
-        if iterator is None or not is_multi_worker(strategy):
+        if iterator is None or not is_mirrored(strategy):
             return original_build(self, iterator=iterator, data_batch=data_batch)
         for _, _, batches in iterator:
             data_batch = tree.map_structure(

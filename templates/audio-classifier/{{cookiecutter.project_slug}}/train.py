@@ -29,6 +29,8 @@ def parse_args(argv=None):
     parser.add_argument("--head-epochs", type=int)
     parser.add_argument("--fine-tune-epochs", type=int)
     parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--distribution", help="auto, default, mirrored, multi_worker (TF_CONFIG) "
+                        "or tpu: where the replicas of the model train")
     parser.add_argument("--augment", action="store_true", default=None,
                         help="random time shifts, volume and noise while training")
     parser.add_argument("--seed", type=int, help="same seed, same numbers: also makes TensorFlow's "
@@ -46,9 +48,14 @@ def main(argv=None):
         data_dir=args.data, strategy=args.strategy, weights=args.weights, backbone=args.backbone,
         clip_seconds=args.clip_seconds, head_epochs=args.head_epochs,
         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size,
-        augment=args.augment, seed=args.seed,
+        augment=args.augment, seed=args.seed, distribution=args.distribution,
     )  # fmt: skip
-    output = args.output
+    # First, before TensorFlow runs anything (multi_worker needs that): where to train.
+    strategy = tl_templates.choose_strategy(config.distribution)
+    batch_size = tl_templates.global_batch_size(config.batch_size, strategy)  # all replicas
+    print(f"Distribution: {tl_templates.describe_strategy(strategy)}, batch size {batch_size}")
+    # With several workers only the chief writes to --output; the others use a temporary folder.
+    output = tl_templates.worker_output_dir(args.output, strategy, restart=args.restart)
     # --restart moves an old run aside; a finished run (metrics.json) is left as it is.
     finished = tl_templates.prepare_output_folder(output, restart=args.restart)
     if finished:
@@ -68,18 +75,20 @@ def main(argv=None):
     plan = choose_plan(config, train_examples=len(splits.train[1]))
     print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
 
-    model = build_model(config, plan, num_classes=len(splits.class_names))
+    with strategy.scope():  # the model's variables live on every replica
+        model = build_model(config, plan, num_classes=len(splits.class_names))
+    # The augmentation runs in the input pipeline, outside the model: not in the scope.
     augmentation = tl_templates.AudioAugmentation(seed=config.seed) if config.augment else False
     phases = tl_templates.train_classifier(
         model, plan, splits.train, splits.validation,
         head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
-        batch_size=config.batch_size, output_dir=output, augment=augmentation,
+        batch_size=batch_size, output_dir=output, augment=augmentation,
         seed=config.seed, verbose=2 if args.quiet else 1,
         extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
     )  # fmt: skip
     test_clips, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
-        test_clips, test_labels, batch_size=config.batch_size, verbose=0
+        test_clips, test_labels, batch_size=batch_size, verbose=0
     )
 
     # Every file is written whole or not at all (a temporary file, then a rename);

@@ -41,11 +41,14 @@ class Config:
     # Training
     head_epochs: int = 100  # phase 1: head on the frozen backbone (cheap: features are cached)
     fine_tune_epochs: int = 10  # phase 2: unfrozen blocks, small learning rate
-    batch_size: int = 32  # examples per step
+    batch_size: int = 32  # examples per step on each replica (a step takes batch_size x replicas)
     head_learning_rate: float | None = None  # None: the plan's (1e-3)
     fine_tune_learning_rate: float | None = None  # None: the plan's (1e-5 or 1e-4)
     seed: int = 42  # same seed, same split and same initial head
     deterministic: bool = False  # identical numbers on every run (slower on GPU); --seed sets it
+
+    # Hardware
+    distribution: str = "auto"  # auto | default | mirrored | multi_worker | tpu (see README)
 
     @property
     def data_path(self):

@@ -32,6 +32,8 @@ def parse_args(argv=None):
     parser.add_argument("--head-epochs", type=int)
     parser.add_argument("--fine-tune-epochs", type=int)
     parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--distribution", help="auto, default, mirrored, multi_worker (TF_CONFIG) "
+                        "or tpu: where the replicas of the model train")
     parser.add_argument("--seed", type=int, help="same seed, same numbers: also makes TensorFlow's "
                         "ops deterministic (slower on a GPU)")
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
@@ -91,8 +93,14 @@ def main(argv=None):
         data_dir=args.data, strategy=args.strategy, weights=args.weights, backbone=args.backbone,
         image_size=args.image_size, head_epochs=args.head_epochs,
         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed,
+        distribution=args.distribution,
     )  # fmt: skip
-    output = args.output
+    # First, before TensorFlow runs anything (multi_worker needs that): where to train.
+    strategy = tl_templates.choose_strategy(config.distribution)
+    batch_size = tl_templates.global_batch_size(config.batch_size, strategy)  # all replicas
+    print(f"Distribution: {tl_templates.describe_strategy(strategy)}, batch size {batch_size}")
+    # With several workers only the chief writes to --output; the others use a temporary folder.
+    output = tl_templates.worker_output_dir(args.output, strategy, restart=args.restart)
     # --restart moves an old run aside; a finished run (metrics.json) is left as it is.
     finished = tl_templates.prepare_output_folder(output, restart=args.restart, headline="mean_auc")
     if finished:
@@ -106,17 +114,18 @@ def main(argv=None):
     print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
 
     head = build_head(config, label_names, train[1]["labels"])
-    model = build_model(config, plan, head)
+    with strategy.scope():  # the model's variables live on every replica
+        model = build_model(config, plan, head)
     phases = tl_templates.train_multitask(
         model, [head], plan, train, validation,
         head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
-        batch_size=config.batch_size, output_dir=output, augment=config.augment,
+        batch_size=batch_size, output_dir=output, augment=config.augment,
         seed=config.seed, verbose=2 if args.quiet else 1,
         extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
     )  # fmt: skip
 
     def probabilities(split):
-        return model.predict(split[0].astype("float32"), batch_size=config.batch_size, verbose=0)["labels"]
+        return model.predict(split[0].astype("float32"), batch_size=batch_size, verbose=0)["labels"]
 
     thresholds = tune_thresholds(label_names, validation[1]["labels"], probabilities(validation))
     results = evaluate(label_names, test[1]["labels"], probabilities(test), thresholds)
