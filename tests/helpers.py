@@ -68,3 +68,11 @@ def committed_epochs(output):
             return json.loads(str(arrays["state"]))["epochs_done"]
     except (FileNotFoundError, ValueError, KeyError, OSError):
         return 0  # none yet, or caught in the middle of a rename
+
+
+def compile_multitask_eagerly(model, heads, learning_rate, **options):
+    """`compile_multitask`, run eagerly: on a few tiny batches, tracing costs more than it saves."""
+    import tl_templates
+
+    tl_templates.compile_multitask(model, heads, learning_rate, **options)
+    model.run_eagerly = True

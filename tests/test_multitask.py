@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import random_images, weights_by_layer
+from helpers import compile_multitask_eagerly, random_images, weights_by_layer
 
 import tl_templates
 from tl_templates import multitask_losses, multitask_metrics, multitask_training
@@ -100,14 +100,9 @@ def small_model(uncertainty=False, dropout_rate=0.0):
         "lab_glyphs", heads, input_shape=(32, 32, 3), weights=None,
         dropout_rate=dropout_rate, uncertainty_weighting=uncertainty,
     )  # fmt: skip
-    compile_eagerly(model, heads, 1e-3)
+    compile_multitask_eagerly(model, heads, 1e-3)
     return model, heads
 
-
-def compile_eagerly(model, heads, learning_rate):
-    """`compile_multitask`, run eagerly: on a few tiny batches, tracing costs more than it saves."""
-    tl_templates.compile_multitask(model, heads, learning_rate)
-    model.run_eagerly = True
 
 
 def labels(count, seed=0):
@@ -246,7 +241,7 @@ def test_a_saved_model_loads_in_safe_mode_and_predicts_the_same(tmp_path):
 
 
 def test_two_phase_training_keeps_frozen_blocks_and_records_every_task(tmp_path, monkeypatch):
-    monkeypatch.setattr(multitask_training, "compile_multitask", compile_eagerly)
+    monkeypatch.setattr(multitask_training, "compile_multitask", compile_multitask_eagerly)
     keras.utils.set_random_seed(0)
     plan = tl_templates.plan_strategy("fine_tune_top", "lab_glyphs")
     model, heads = small_model(uncertainty=True)

@@ -10,7 +10,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from helpers import random_images
+from helpers import compile_multitask_eagerly, random_images
 
 import tl_templates
 from tl_templates import multitask_training, resume
@@ -22,11 +22,6 @@ class Disconnected(Exception):
     """Stands for the process dying right after a commit."""
 
 
-def compile_eagerly(model, heads, learning_rate):
-    """`compile_multitask`, run eagerly: on a few tiny batches, tracing costs more than it saves."""
-    tl_templates.compile_multitask(model, heads, learning_rate)
-    model.run_eagerly = True
-
 
 def data(count, seed):
     rng = np.random.default_rng(seed)
@@ -37,7 +32,7 @@ def data(count, seed):
 
 
 def train(output_dir, monkeypatch, die_after_epoch=None, **overrides):
-    monkeypatch.setattr(multitask_training, "compile_multitask", compile_eagerly)
+    monkeypatch.setattr(multitask_training, "compile_multitask", compile_multitask_eagerly)
     if die_after_epoch is not None:
         commit = resume.TrainingRun.commit
 

@@ -123,6 +123,9 @@ class LogMelSpectrogram(keras.layers.Layer):
         log_offset=LOG_OFFSET,
         **kwargs,
     ):
+        # Waveforms and spectra stay float32 under mixed precision: float16
+        # would round quiet samples away and overflow large power values.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.sample_rate = sample_rate
         self.frame_length = frame_length
@@ -197,6 +200,7 @@ class AudioAugmentation(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
+        kwargs.setdefault("dtype", "float32")  # waveforms stay float32 (see LogMelSpectrogram)
         super().__init__(**kwargs)
         self.max_shift_seconds = max_shift_seconds
         self.max_gain_db = max_gain_db

@@ -87,15 +87,22 @@ class TaskHead:
             features = keras.layers.Dense(
                 self.hidden_units, activation="relu", name=f"{self.name}_hidden"
             )(features)
+        # The output layers compute in float32 even under mixed precision, so
+        # that the sigmoid, the softmax, a regression in years and the losses
+        # stay accurate.
         if self.kind == "regression":
             # A linear unit around 0, rescaled to the targets' units (years, ...):
             # the untrained head predicts the mean instead of 0.
-            standard = keras.layers.Dense(1, name=f"{self.name}_standardised")(features)
-            return keras.layers.Rescaling(self.target_std, offset=self.target_mean, name=self.name)(
-                standard
+            standard = keras.layers.Dense(1, dtype="float32", name=f"{self.name}_standardised")(
+                features
             )
+            return keras.layers.Rescaling(
+                self.target_std, offset=self.target_mean, dtype="float32", name=self.name
+            )(standard)
         activation = "softmax" if self.kind == "multiclass" else "sigmoid"
-        return keras.layers.Dense(self.units, activation=activation, name=self.name)(features)
+        return keras.layers.Dense(
+            self.units, activation=activation, dtype="float32", name=self.name
+        )(features)
 
     def loss(self):
         """The masked Keras loss of this kind of task."""
@@ -170,6 +177,7 @@ class TaskUncertainty(keras.layers.Layer):
     """
 
     def __init__(self, task_names, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # the loss weights stay float32 under mixed precision
         super().__init__(**kwargs)
         self.task_names = list(task_names)
 
@@ -304,14 +312,17 @@ def build_multitask_model(
     return MultiTaskModel(images, task_heads(backbone(images)), name=name)
 
 
-def compile_multitask(model, heads, learning_rate):
+def compile_multitask(model, heads, learning_rate, jit_compile=False):
     """Adam, each head's masked loss and metrics, and the fixed loss weights.
 
     Call again after changing `trainable`: Keras only sees it at compile time.
+    `jit_compile=True` compiles the training step with XLA (see
+    `tl_templates.choose_jit_compile`).
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss={head.name: head.loss() for head in heads},
         loss_weights={head.name: head.loss_weight for head in heads},
         metrics={head.name: head.metrics() for head in heads},
+        jit_compile=jit_compile,
     )

@@ -119,6 +119,7 @@ def train_multitask(
     restore_best=True,
     resume=True,
     extra_settings=None,
+    jit_compile=False,
 ):
     """Trains a multi-task model the way `plan` says, writing history, logs and checkpoints.
 
@@ -150,6 +151,8 @@ def train_multitask(
         extra_settings: dict or None. More values that define the run, such
             as a project's whole config: a checkpoint made with other values
             is not continued either.
+        jit_compile: bool. Compile training steps with XLA (see
+            `tl_templates.choose_jit_compile`).
 
     Returns:
         A list of `tl_templates.multitask_training.TaskPhaseResult`.
@@ -198,7 +201,9 @@ def train_multitask(
             commit = run.callback(model, model, phase)
             phase_augmentation = augmentation
         learning_rate = plan.fine_tune_learning_rate if phase == "fine_tuning" else None
-        compile_multitask(fitted, heads, learning_rate or plan.head_learning_rate)
+        compile_multitask(
+            fitted, heads, learning_rate or plan.head_learning_rate, jit_compile=jit_compile
+        )
         start = max(first, run.epochs_done)  # later than `first` when resuming
         fitted.fit(
             epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
@@ -215,7 +220,7 @@ def train_multitask(
             verbose=verbose,
         )
     if not model.compiled:  # feature extraction trained only the heads model
-        compile_multitask(model, heads, plan.head_learning_rate)
+        compile_multitask(model, heads, plan.head_learning_rate, jit_compile=jit_compile)
     if restore_best and run.best_path.exists():
         with warnings.catch_warnings():
             # The checkpoint holds no optimizer state when the best epoch was a

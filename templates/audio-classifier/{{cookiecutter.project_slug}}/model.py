@@ -31,6 +31,9 @@ def build_model(config, plan, num_classes):
         # A feature map (time, frequency, channels): average it into one vector.
         features = keras.layers.GlobalAveragePooling2D(name="pool")(features)
     features = keras.layers.Dropout(config.dropout_rate, name="dropout")(features)
-    # The new last layer (W[L], b[L]), freshly initialised for your classes.
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(features)
+    # The new last layer (W[L], b[L]), freshly initialised for your classes. It computes in
+    # float32 even under mixed precision, so that the softmax and the loss stay accurate.
+    probabilities = keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="classifier"
+    )(features)
     return keras.Model(waveform, probabilities, name="{{ cookiecutter.module_name }}")

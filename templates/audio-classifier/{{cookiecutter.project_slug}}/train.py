@@ -75,6 +75,10 @@ def main(argv=None):
     plan = choose_plan(config, train_examples=len(splits.train[1]))
     print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
 
+    # Mixed precision and XLA where the hardware gains from them (config.toml: Speed).
+    precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
+    jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
+    print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
     with strategy.scope():  # the model's variables live on every replica
         model = build_model(config, plan, num_classes=len(splits.class_names))
     # The augmentation runs in the input pipeline, outside the model: not in the scope.
@@ -85,6 +89,7 @@ def main(argv=None):
         batch_size=batch_size, output_dir=output, augment=augmentation,
         seed=config.seed, verbose=2 if args.quiet else 1,
         extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+        jit_compile=jit_compile,
     )  # fmt: skip
     test_clips, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(

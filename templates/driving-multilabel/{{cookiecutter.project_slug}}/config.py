@@ -49,6 +49,9 @@ class Config:
 
     # Hardware
     distribution: str = "auto"  # auto | default | mirrored | multi_worker | tpu (see README)
+    # Speed
+    mixed_precision: str = "auto"  # auto: float16 on a GPU, bfloat16 on a TPU, off (float32) on a CPU
+    jit_compile: str | bool = "auto"  # XLA-compiled steps; auto: on a GPU or TPU, off on a CPU
 
     @property
     def data_path(self):

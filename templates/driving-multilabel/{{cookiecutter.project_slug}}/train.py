@@ -114,6 +114,10 @@ def main(argv=None):
     print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
 
     head = build_head(config, label_names, train[1]["labels"])
+    # Mixed precision and XLA where the hardware gains from them (config.toml: Speed).
+    precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
+    jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
+    print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
     with strategy.scope():  # the model's variables live on every replica
         model = build_model(config, plan, head)
     phases = tl_templates.train_multitask(
@@ -122,6 +126,7 @@ def main(argv=None):
         batch_size=batch_size, output_dir=output, augment=config.augment,
         seed=config.seed, verbose=2 if args.quiet else 1,
         extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+        jit_compile=jit_compile,
     )  # fmt: skip
 
     def probabilities(split):

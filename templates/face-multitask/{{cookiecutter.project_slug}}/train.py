@@ -122,6 +122,10 @@ def main(argv=None):
     print(f"Plan for {config.backbone}:\n{plan.describe()}\n")
 
     heads = build_heads(config, train[1].get("age"))
+    # Mixed precision and XLA where the hardware gains from them (config.toml: Speed).
+    precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
+    jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
+    print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
     with strategy.scope():  # the model's variables live on every replica
         model = build_model(config, plan, heads)
     phases = tl_templates.train_multitask(
@@ -130,6 +134,7 @@ def main(argv=None):
         batch_size=batch_size, output_dir=output, augment=config.augment,
         seed=config.seed, verbose=2 if args.quiet else 1,
         extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+        jit_compile=jit_compile,
     )  # fmt: skip
     predictions = model.predict(test[0].astype("float32"), batch_size=batch_size, verbose=0)
     results = evaluate(test[1], predictions, train[1])

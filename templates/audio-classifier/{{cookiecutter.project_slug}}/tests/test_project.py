@@ -45,6 +45,24 @@ def test_model_takes_waveforms_and_outputs_one_probability_per_class():
     assert model.output_shape == (None, 4)
 
 
+def test_front_end_and_softmax_stay_float32_under_mixed_precision():
+    import keras
+
+    config = load_config(weights="none")
+    plan = choose_plan(config, train_examples=100)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_model(config, plan, num_classes=4)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    layers = {layer.name: layer for layer in model.get_layer(config.backbone).layers}
+    front_end = [layer for layer in layers.values() if "log_mel" in layer.name]
+    assert front_end and all(layer.compute_dtype == "float32" for layer in front_end)
+    assert any(layer.compute_dtype == "float16" for layer in layers.values())  # the body
+    assert model.get_layer("classifier").compute_dtype == "float32"
+    assert model.output.dtype == "float32"
+
+
 def test_train_predict_and_export_end_to_end(tmp_path):
     output = tmp_path / "outputs"
     train = run(["train.py", "--head-epochs", "2", "--fine-tune-epochs", "1",

@@ -49,6 +49,20 @@ def test_model_has_one_sigmoid_per_label_and_weighs_rare_positives_up():
     assert model.output["labels"].shape == (None, 2)
 
 
+def test_sigmoids_stay_float32_under_mixed_precision():
+    import keras
+
+    config = load_config(weights="none")
+    head = build_head(config, ["car", "stop_sign"], [[1, 0], [0, 1]])
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_model(config, choose_plan(config, train_examples=100), head)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("heads").get_layer("pool").compute_dtype == "float16"  # the body ...
+    assert model.output["labels"].dtype == "float32"  # ... and the sigmoids in float32
+
+
 def test_train_and_predict_end_to_end(tmp_path):
     output = tmp_path / "outputs"
     train = run_python(["train.py", "--strategy", "fine_tune_top", "--image-size", "32",

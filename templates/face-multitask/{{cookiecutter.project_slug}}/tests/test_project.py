@@ -46,6 +46,22 @@ def test_model_has_one_named_output_per_task(tasks):
     assert model.input_shape == (None, config.image_size, config.image_size, 3)
 
 
+def test_heads_stay_float32_under_mixed_precision():
+    import keras
+
+    config = load_config(weights="none")
+    plan = choose_plan(config, train_examples=100)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_model(config, plan, build_heads(config, train_ages=[20.0, 40.0]))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    heads = model.get_layer("heads")
+    assert heads.get_layer("gender_hidden").compute_dtype == "float16"  # the body in float16 ...
+    assert {name: output.dtype for name, output in model.output.items()} == {
+        "gender": "float32", "age": "float32"}  # ... the sigmoid and the years in float32
+
+
 def test_multi_task_run_trains_and_predicts_end_to_end(tmp_path):
     output = tmp_path / "outputs"
     train = run_python(["train.py", "--strategy", "fine_tune_top", "--image-size", "32",
