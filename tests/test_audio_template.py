@@ -110,7 +110,7 @@ def test_generated_project_passes_its_own_tests(project):
     # recording (sliding window), and check the TFLite export against Keras.
     result = run_python(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], project)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "4 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
 
 def test_data_folder_of_mixed_wav_formats_trains(project, tmp_path):

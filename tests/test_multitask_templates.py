@@ -120,7 +120,7 @@ def test_generated_face_project_passes_its_own_tests(baked):
         ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], baked["face-multitask"]
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "6 passed" in result.stdout
+    assert "7 passed" in result.stdout
 
 
 # The driving project on a CSV of other labels (its label set is the header):
@@ -132,7 +132,7 @@ def test_generated_driving_project_passes_its_own_tests(baked):
         ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], baked["driving-multilabel"]
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "4 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
 
 def test_a_bad_label_file_stops_training_with_the_file_and_line(baked, tmp_path):
