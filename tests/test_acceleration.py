@@ -28,10 +28,21 @@ def test_unknown_settings_are_named():
         tl_templates.choose_jit_compile("yes")
 
 
-def test_train_classifier_under_mixed_float16_keeps_a_float32_softmax(tmp_path):
-    # Slow on a CPU, but it must work: Keras adds loss scaling, whose
-    # variables the resume checkpoint saves with the optimizer's.
-    assert tl_templates.set_precision("mixed_float16") == "mixed_float16"
+@pytest.mark.parametrize(
+    "policy, compute_dtype, optimizer",
+    [
+        # A GPU's: Keras adds loss scaling, whose variables the resume
+        # checkpoint saves with the optimizer's.
+        ("mixed_float16", "float16", "LossScaleOptimizer"),
+        # A TPU's: bfloat16 has float32's range, so no loss scaling.
+        ("mixed_bfloat16", "bfloat16", "Adam"),
+    ],
+)
+def test_train_classifier_under_mixed_precision_keeps_a_float32_softmax(
+    tmp_path, policy, compute_dtype, optimizer
+):
+    # Slow on a CPU, but it must work.
+    assert tl_templates.set_precision(policy) == policy
     try:
         keras.utils.set_random_seed(0)
         backbone = tl_templates.build_backbone("lab_glyphs", (32, 32, 3), weights=None)
@@ -45,9 +56,9 @@ def test_train_classifier_under_mixed_float16_keeps_a_float32_softmax(tmp_path):
     finally:
         tl_templates.set_precision("float32")
     assert [phase.name for phase in phases] == ["feature_extraction", "fine_tuning"]
-    assert backbone.layers[-1].compute_dtype == "float16"
+    assert backbone.layers[-1].compute_dtype == compute_dtype
     assert model(data[0][:2].astype("float32")).dtype == "float32"
-    assert model.optimizer.__class__.__name__ == "LossScaleOptimizer"
+    assert model.optimizer.__class__.__name__ == optimizer
 
 
 def test_train_multitask_under_mixed_float16_with_xla_keeps_float32_heads(tmp_path):
