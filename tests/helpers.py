@@ -59,6 +59,14 @@ def write_wav_folder(root, counts, samples=15_600, seed=0):
     return root
 
 
+def finish(process, timeout=600):
+    """Waits for a `subprocess.Popen` with stdout piped; fails with the end of its log
+    unless it exited 0. Returns the whole log."""
+    log, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, log[-3000:]
+    return log
+
+
 def committed_epochs(output):
     """Epochs committed to a run's resume checkpoint so far (0 before the first)."""
     import json
@@ -76,3 +84,21 @@ def compile_multitask_eagerly(model, heads, learning_rate, **options):
 
     tl_templates.compile_multitask(model, heads, learning_rate, **options)
     model.run_eagerly = True
+
+
+class Disconnected(Exception):
+    """Stands for the process dying (a Colab disconnect) right after a commit."""
+
+
+def disconnect_after_commit(monkeypatch, epoch):
+    """Makes `TrainingRun.commit` raise `Disconnected` right after it commits `epoch`."""
+    from tl_templates import resume
+
+    commit = resume.TrainingRun.commit
+
+    def commit_then_die(run, *args, **kwargs):
+        commit(run, *args, **kwargs)
+        if run.epochs_done == epoch:
+            raise Disconnected
+
+    monkeypatch.setattr(resume.TrainingRun, "commit", commit_then_die)

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from helpers import committed_epochs, write_image_folder
+from helpers import committed_epochs, finish, write_image_folder
 
 import tl_templates
 from tl_templates import projects
@@ -40,12 +40,6 @@ def start_training(project, output, *extra):
          *extra],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-
-
-def finish(process, timeout=600):
-    output, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, output[-3000:]
-    return output
 
 
 @pytest.fixture(scope="module")

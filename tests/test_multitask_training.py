@@ -10,16 +10,12 @@ import json
 import keras
 import numpy as np
 import pytest
-from helpers import compile_multitask_eagerly, random_images
+from helpers import Disconnected, compile_multitask_eagerly, disconnect_after_commit, random_images
 
 import tl_templates
-from tl_templates import multitask_training, resume
+from tl_templates import multitask_training
 
 SETTINGS = dict(head_epochs=2, fine_tune_epochs=2, batch_size=8, verbose=0)
-
-
-class Disconnected(Exception):
-    """Stands for the process dying right after a commit."""
 
 
 
@@ -34,14 +30,7 @@ def data(count, seed):
 def train(output_dir, monkeypatch, die_after_epoch=None, **overrides):
     monkeypatch.setattr(multitask_training, "compile_multitask", compile_multitask_eagerly)
     if die_after_epoch is not None:
-        commit = resume.TrainingRun.commit
-
-        def commit_then_die(run, *args, **kwargs):
-            commit(run, *args, **kwargs)
-            if run.epochs_done == die_after_epoch:
-                raise Disconnected
-
-        monkeypatch.setattr(resume.TrainingRun, "commit", commit_then_die)
+        disconnect_after_commit(monkeypatch, die_after_epoch)
     keras.utils.set_random_seed(0)
     heads = [
         tl_templates.TaskHead("gender", "binary", hidden_units=8),

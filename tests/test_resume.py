@@ -5,17 +5,12 @@ import json
 import keras
 import numpy as np
 import pytest
-from helpers import random_images
+from helpers import Disconnected, disconnect_after_commit, random_images
 
 import tl_templates
-from tl_templates import resume
 
 BACKBONE = "lab_glyphs"
 SETTINGS = dict(head_epochs=3, fine_tune_epochs=3, batch_size=8, verbose=0, restore_best=False)
-
-
-class Disconnected(Exception):
-    """Stands for the process dying (a Colab disconnect) right after a commit."""
 
 
 def build_classifier(seed=0):
@@ -44,14 +39,7 @@ def train(output_dir, **overrides):
 
 def train_until_disconnected(output_dir, monkeypatch, after_epoch):
     """Trains, and 'dies' right after the commit of `after_epoch`."""
-    commit = resume.TrainingRun.commit
-
-    def commit_then_die(run, *args, **kwargs):
-        commit(run, *args, **kwargs)
-        if run.epochs_done == after_epoch:
-            raise Disconnected
-
-    monkeypatch.setattr(resume.TrainingRun, "commit", commit_then_die)
+    disconnect_after_commit(monkeypatch, after_epoch)
     with pytest.raises(Disconnected):
         train(output_dir)
     monkeypatch.undo()

@@ -16,7 +16,7 @@ import sys
 import time
 
 import pytest
-from helpers import committed_epochs
+from helpers import committed_epochs, finish
 from PIL import Image
 
 from tl_templates import projects
@@ -76,12 +76,6 @@ def start(baked, template, output, *extra):
         [sys.executable, "train.py", *arguments, "--output", str(output), "--quiet", *extra],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-
-
-def finish(process, timeout=600):
-    log, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, log[-3000:]
-    return log
 
 
 @pytest.fixture(scope="module")
