@@ -36,7 +36,7 @@
 # Ganin et al. (2015) report, on MNIST → MNIST-M: source-only 52.25%, DANN 76.66%,
 # trained on target 95.96%. We compare how much of the gap DANN closes here.
 #
-# **Runtime.** Quick mode (`QUICK = True`): offline, about a minute on a 2-core CPU, with
+# **Runtime.** Quick mode (`QUICK = True`): offline, about two minutes on a 2-core CPU, with
 # the kit's lab backbone `lab_glyphs` (its low blocks frozen). Full mode: TFDS MNIST on
 # photo patches from TFDS Imagenette, EfficientNetB0 with ImageNet weights fine-tuned
 # whole, mixed precision on a Colab GPU (not timed yet).
@@ -59,7 +59,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, os.path.abspath("tl-templates"))
 
 # %% tags=["parameters"]
-QUICK = True  # True: offline, CPU, about a minute. False: full size on a Colab GPU.
+QUICK = True  # True: offline, CPU, about two minutes. False: full size on a Colab GPU.
 
 SEEDS = [0, 1, 2]  # every model is trained once per seed
 if QUICK:
