@@ -101,6 +101,9 @@ class TinyYamnetLike(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
     def __call__(self, waveform):
+        return self.outputs(waveform)
+
+    def outputs(self, waveform):
         patches = tf.signal.frame(waveform, CLIP, 7_680)  # 0.975 s patches every 0.48 s
         energies = tf.reduce_mean(tf.reshape(tf.square(patches), [-1, 60, 260]), axis=-1)
         embeddings = tf.matmul(energies, self.projection)
@@ -164,10 +167,53 @@ def test_hub_backbone_is_frozen_its_features_are_cached_and_it_saves(saved_model
     np.testing.assert_array_equal(variable.numpy(), before)
 
     model.save(tmp_path / "model.keras")
-    loaded = tl_templates.load_model(tmp_path / "model.keras")
+    # A file that names a SavedModel loads only when trusted (tests/test_saving.py).
+    loaded = tl_templates.load_model(tmp_path / "model.keras", safe_mode=False)
     np.testing.assert_allclose(
         loaded.predict(clips, verbose=0), model.predict(clips, verbose=0), rtol=1e-5
     )
+
+
+class FileWritingYamnetLike(TinyYamnetLike):
+    """A crafted SavedModel: YAMNet's interface, and running it writes a file."""
+
+    def __init__(self, marker):
+        super().__init__()
+        self.marker = marker
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def __call__(self, waveform):
+        with tf.control_dependencies([tf.io.write_file(self.marker, "the graph ran")]):
+            waveform = tf.identity(waveform)
+        return self.outputs(waveform)
+
+
+def test_safe_mode_refuses_a_file_naming_a_savedmodel_before_running_it(tmp_path):
+    marker = tmp_path / "written_by_the_graph.txt"
+    crafted = tmp_path / "crafted_savedmodel"
+    tf.saved_model.save(FileWritingYamnetLike(str(marker)), str(crafted))
+    model = tl_templates.build_backbone("yamnet_hub", weights=str(crafted))
+    path = tmp_path / "crafted.keras"
+    model.save(path)
+    marker.unlink()  # building the model ran the graph once
+    keras.backend.clear_session()
+
+    with pytest.raises(tl_templates.UnsafeModelError, match="safe_mode=False") as error:
+        tl_templates.load_model(path)
+    assert "hub_embedding" in str(error.value) and "load_weights" in str(error.value)
+    # Keras' own loader in safe mode: the layer's from_config refuses, before hub.load.
+    with pytest.raises(ValueError, match="Refusing to build HubAudioEmbedding"):
+        keras.saving.load_model(path, safe_mode=True)
+    assert not marker.exists()
+
+    trusted = tl_templates.load_model(path, safe_mode=False)  # the owner trusts the file
+    assert trusted.output_shape == (None, 8) and marker.exists()
+
+
+def test_hub_layer_constructor_reads_nothing(tmp_path):
+    layer = tl_templates.HubAudioEmbedding(str(tmp_path / "missing"), name="hub")
+    with pytest.raises(ValueError, match="from_handle"):
+        layer(keras.Input((CLIP,)))
 
 
 def test_hub_backbone_needs_a_handle_or_a_folder(tmp_path):

@@ -15,6 +15,7 @@ import h5py
 import keras
 import numpy as np
 from keras import ops
+from keras.src.saving import serialization_lib
 
 from tl_templates.audio_frontend import PATCH_SAMPLES, LogMelSpectrogram
 from tl_templates.registry import YAMNET_HUB_HANDLE, YAMNET_WEIGHTS_URL
@@ -176,26 +177,60 @@ class HubAudioEmbedding(keras.layers.Layer):
     embeddings into one vector per clip. The SavedModel's variables are not
     Keras weights, so the layer never trains: it is one frozen block.
 
+    Build one with `HubAudioEmbedding.from_handle(handle)`: that factory
+    loads the SavedModel; the constructor itself reads no file and no URL.
+    A `.keras` file stores only the handle, so loading one would load (and
+    run) whatever SavedModel the file names: in Keras' safe mode (the
+    default, and `tl_templates.load_model`) `from_config` refuses it.
+
     Args:
         handle: str. A TF-Hub handle (`https://tfhub.dev/google/yamnet/1`)
             or the path of a SavedModel folder.
         output_index: int. Which output holds the per-patch embeddings
             (YAMNet: 0 scores, 1 embeddings, 2 log-mel spectrogram).
+        module: the loaded SavedModel (`hub.load(handle)`), as passed by
+            `from_handle`.
         **kwargs: forwarded to `keras.layers.Layer`.
     """
 
-    def __init__(self, handle, output_index=1, **kwargs):
+    def __init__(self, handle, output_index=1, module=None, **kwargs):
         kwargs["trainable"] = False
         super().__init__(**kwargs)
         self.handle = str(handle)
         self.output_index = output_index
+        self._module = module
+        self.embedding_size = None
+
+    @classmethod
+    def from_handle(cls, handle, output_index=1, **kwargs):
+        """Loads the SavedModel at `handle` (a download for a URL) and wraps it."""
         import tensorflow_hub as hub
 
-        self._module = hub.load(self.handle)
-        self.embedding_size = None
+        return cls(handle, output_index, module=hub.load(str(handle)), **kwargs)
+
+    @classmethod
+    def from_config(cls, config):
+        # Checked before any I/O: the handle comes from the file being loaded.
+        if serialization_lib.in_safe_mode():
+            raise ValueError(
+                f"Refusing to build HubAudioEmbedding {config.get('name', '?')!r} in safe mode: "
+                f"it would load the SavedModel named in the model file ({config.get('handle')!r}) "
+                "and run its graph, so a model file from someone else could run code or read "
+                "files on your computer. Only if you trust the file and where it came from: "
+                "tl_templates.load_model(path, safe_mode=False). Or rebuild the model "
+                "(tl_templates.build_backbone('yamnet_hub', weights=<a SavedModel you trust>) "
+                "and its head) and load the file's weights with model.load_weights(path)."
+            )
+        return cls.from_handle(**config)
 
     def build(self, input_shape):
         import tensorflow as tf
+
+        if self._module is None:
+            raise ValueError(
+                f"HubAudioEmbedding {self.name!r} has no SavedModel: create it with "
+                f"HubAudioEmbedding.from_handle({self.handle!r}), which loads it."
+            )
 
         probe = self._module(tf.zeros([input_shape[-1] or PATCH_SAMPLES], tf.float32))
         self.embedding_size = int(probe[self.output_index].shape[-1])
@@ -238,7 +273,7 @@ def build_yamnet_hub(input_shape=(PATCH_SAMPLES,), weights=YAMNET_HUB_HANDLE, na
             "weights=None. Use the 'yamnet' backbone for the same network with random weights."
         )
     waveform = keras.Input(shape=input_shape, name="waveform")
-    embedding = HubAudioEmbedding(weights, name="hub_embedding")(waveform)
+    embedding = HubAudioEmbedding.from_handle(weights, name="hub_embedding")(waveform)
     return keras.Model(waveform, embedding, name=name)
 
 
