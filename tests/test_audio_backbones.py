@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 import tl_templates
+from tl_templates import audio_backbones
 
 CLIP = 15_600
 
@@ -80,6 +81,36 @@ def test_yamnet_loads_the_published_keras_weights_file_by_path(tmp_path):
         del file["layer5/pointwise_conv"]
     with pytest.raises(ValueError, match="no weights for layer 'layer5_pointwise_conv'"):
         tl_templates.build_backbone("yamnet", weights=str(path))
+
+
+@pytest.mark.parametrize(
+    "trap", ["external link", "soft link", "virtual", "external storage", "huge"]
+)
+def test_yamnet_weights_refuse_files_that_read_elsewhere_or_are_huge(tmp_path, trap):
+    model = tl_templates.build_backbone("yamnet", weights=None)
+    path, other = tmp_path / "yamnet.h5", tmp_path / "secret.h5"
+    write_published_format(model, path)
+    with h5py.File(other, "w") as file:
+        file.create_dataset("data", data=np.arange(4.0))
+    with h5py.File(path, "r+") as file:
+        group = file["layer1/conv"]
+        name = "layer1/conv/kernel:0"
+        del group[name]
+        if trap == "external link":
+            group[name] = h5py.ExternalLink(str(other), "/data")
+        elif trap == "soft link":
+            group[name] = h5py.SoftLink("/layer2/depthwise_conv")
+        elif trap == "virtual":
+            layout = h5py.VirtualLayout(shape=(4,), dtype="f8")
+            layout[:] = h5py.VirtualSource(str(other), "data", shape=(4,))
+            group.create_virtual_dataset(name, layout)
+        elif trap == "external storage":
+            group.create_dataset(name, shape=(4,), dtype="f8", external=[(str(other), 0, 32)])
+        else:  # a chunked dataset declared huge: nearly nothing on disk
+            group.create_dataset(name, shape=(1 << 30,), dtype="f4", chunks=(1024,))
+    with pytest.raises(ValueError, match="Refusing to read weights file") as error:
+        audio_backbones.load_yamnet_weights(model, path)
+    assert str(path) in str(error.value) and "/layer1/conv/layer1/conv/kernel:0" in str(error.value)
 
 
 def test_yamnet_pretrained_offline_explains_how_to_get_the_file(monkeypatch, tmp_path):

@@ -115,6 +115,53 @@ def _legacy_layer_names(file):
     return None if names is None else [n.decode() if isinstance(n, bytes) else n for n in names]
 
 
+# The largest weight of YAMNet has 1024 x 1024 numbers: a cap far above it
+# refuses a crafted file whose dataset would fill the memory when read.
+MAX_WEIGHT_ELEMENTS = 16 * 1024 * 1024
+
+
+def check_weights_file(file, path):
+    """Refuses an HDF5 file that reads outside itself or is implausibly large.
+
+    External links, soft links (which can lead to an external one), virtual
+    datasets and datasets with external storage all make h5py read other
+    files; a dataset of a crafted shape can exhaust the memory. Keras' own
+    HDF5 loading refuses the same.
+    """
+
+    def refuse(name, why):
+        raise ValueError(
+            f"Refusing to read weights file {path}: dataset or link {name!r} {why}. A weights "
+            "file holds arrays only; this one may have been crafted to read other files or "
+            "exhaust memory. Use the published yamnet.h5 or a .weights.h5 saved by Keras."
+        )
+
+    def walk(group):
+        for key in group:
+            name = f"{group.name.rstrip('/')}/{key}"
+            link = group.get(key, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                refuse(name, f"is an external link to {link.filename}:{link.path}")
+            if isinstance(link, h5py.SoftLink):
+                refuse(name, f"is a soft link to {link.path}")
+            item = group[key]
+            if isinstance(item, h5py.Group):
+                walk(item)
+            elif isinstance(item, h5py.Dataset):
+                if item.is_virtual:
+                    refuse(name, "is a virtual dataset (its data lives in other files)")
+                if item.external:
+                    refuse(name, "stores its data in external files")
+                if item.size > MAX_WEIGHT_ELEMENTS:
+                    refuse(
+                        name,
+                        f"has shape {item.shape} ({item.size:,} numbers, more than the "
+                        f"{MAX_WEIGHT_ELEMENTS:,} any YAMNet weight needs)",
+                    )
+
+    walk(file)
+
+
 def load_yamnet_weights(model, path):
     """Loads the published YAMNet Keras weights file (`yamnet.h5`) into `model`.
 
@@ -131,9 +178,12 @@ def load_yamnet_weights(model, path):
 
     Raises:
         ValueError: a layer of the model is missing from the file, or a
-            weight has another shape; the message names it.
+            weight has another shape; or the file has links or datasets that
+            read other files, or an implausibly large dataset
+            (`check_weights_file`); the message names it.
     """
     with h5py.File(path, "r") as file:
+        check_weights_file(file, path)
         names = _legacy_layer_names(file)
         if names is None and "model_weights" in file:  # a whole model saved as .h5
             file = file["model_weights"]
