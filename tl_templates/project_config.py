@@ -1,12 +1,7 @@
 """A generated project's settings: the dataclass defaults, then config.toml, then flags."""
 
 import dataclasses
-import sys
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10
-    import tomli as tomllib
+import tomllib
 
 
 def load_project_config(config_class, path, overrides=None):
