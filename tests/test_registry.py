@@ -94,6 +94,7 @@ EXPECTED_PUBLIC_SURFACE = [
     "use_logical_cpus",
     "worker_output_dir",
     "write_json_atomic",
+    "write_metrics",
     "write_text_atomic",
 ]
 

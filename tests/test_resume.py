@@ -111,10 +111,11 @@ def test_other_settings_are_refused_and_resume_false_starts_over(uninterrupted, 
     with pytest.raises(ValueError) as error:
         train(reference, fine_tune_epochs=1, batch_size=4)
     message = str(error.value)
-    assert "batch_size: 8 in the checkpoint, 4 now" in message
-    assert "fine_tune_epochs: 3 in the checkpoint, 1 now" in message
+    assert "holds an unfinished run made with other settings:\n" in message
+    assert "  batch_size: 8 -> 4\n" in message
+    assert "  fine_tune_epochs: 3 -> 1\n" in message
     assert "train.py --restart" in message
-    with pytest.raises(ValueError, match="config.dropout_rate: None in the checkpoint, 0.5 now"):
+    with pytest.raises(ValueError, match=r"config.dropout_rate: \(not set\) -> 0.5"):
         train(reference, extra_settings={"dropout_rate": 0.5})
     assert (reference / "history.csv").read_text() == history
 

@@ -1,5 +1,8 @@
 """`prepare_output_folder`: what every template's train.py does before training."""
 
+import json
+import os
+
 import pytest
 
 import tl_templates
@@ -31,7 +34,7 @@ def test_restart_moves_the_old_run_aside_and_deletes_nothing(tmp_path, capsys):
     (moved,) = tmp_path.glob("outputs-previous-*")
     assert capsys.readouterr().out == f"Moved the previous run to {moved}\n"
     assert (moved / "checkpoints" / "resume.npz").read_bytes() == b"old state"
-    assert output.is_dir() and not any(output.iterdir())
+    assert list(output.iterdir()) == [output / "run.json"]  # the new run's marker only
 
 
 def test_a_damaged_metrics_file_gets_a_clear_error(tmp_path):
@@ -40,3 +43,133 @@ def test_a_damaged_metrics_file_gets_a_clear_error(tmp_path):
     (output / "metrics.json").write_bytes(b'{"test_accuracy": 0.9')  # cut short
     with pytest.raises(ValueError, match=r"metrics.json is damaged .*--restart"):
         tl_templates.prepare_output_folder(output)
+
+
+# A run is its settings and its data: the same command does nothing, another one stops
+
+
+def settings(**changes):
+    return {"backbone": "lab_glyphs", "epochs": 3, "seed": 42, "data_dir": "data/sample", **changes}
+
+
+def finished_run(tmp_path, data):
+    """A folder as train.py leaves it: run.json at the start, metrics.json at the end."""
+    output = tmp_path / "outputs"
+    assert tl_templates.prepare_output_folder(output, settings=settings(), data=data) is None
+    written = tl_templates.write_metrics(output, {"test_accuracy": 0.75})
+    return output, written
+
+
+def test_metrics_record_the_settings_and_the_data_fingerprint(tmp_path):
+    data = write_files(tmp_path / "data", {"a/1.png": b"x" * 10, "b/2.png": b"y" * 5})
+    output, written = finished_run(tmp_path, data)
+    recorded = json.loads((output / "metrics.json").read_text())
+    assert recorded == written and recorded["test_accuracy"] == 0.75
+    assert recorded["run"]["settings"] == settings()
+    assert recorded["run"]["data"]["files"] == 2 and recorded["run"]["data"]["bytes"] == 15
+    assert recorded["run"]["data"]["paths"] == [str(data.resolve())]
+
+
+def test_the_same_command_on_a_finished_run_does_nothing(tmp_path, capsys):
+    data = write_files(tmp_path / "data", {"a/1.png": b"x"})
+    output, _ = finished_run(tmp_path, data)
+    before = {path: path.read_bytes() for path in output.iterdir()}
+    metrics = tl_templates.prepare_output_folder(output, settings=settings(), data=data)
+    assert metrics["test_accuracy"] == 0.75
+    assert "holds a finished run (test accuracy 0.750); nothing to do" in capsys.readouterr().out
+    assert {path: path.read_bytes() for path in output.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"settings": settings(epochs=5)}, ["  epochs: 3 -> 5"]),
+        (
+            {"settings": settings(seed=1, backbone="mobilenet_v2")},
+            ["  backbone: 'lab_glyphs' -> 'mobilenet_v2'", "  seed: 42 -> 1"],
+        ),
+        ({"data": "other"}, ["  data: 1 file (1 bytes) in "]),
+        ({"data": "edited"}, ["the same files, changed since"]),
+    ],
+)
+def test_another_command_on_a_finished_run_names_each_difference(tmp_path, change, expected):
+    data = write_files(tmp_path / "data", {"a/1.png": b"x"})
+    output, _ = finished_run(tmp_path, data)
+    now = change.get("settings", settings())
+    new_data = data
+    if change.get("data") == "other":
+        new_data = write_files(tmp_path / "mine", {"a/1.png": b"xy", "b/2.png": b"z"})
+    elif change.get("data") == "edited":
+        (data / "a" / "1.png").write_bytes(b"z")  # same name and size, new modification time
+        os.utime(data / "a" / "1.png", ns=(1, 1))
+    with pytest.raises(ValueError) as error:
+        tl_templates.prepare_output_folder(output, settings=now, data=new_data)
+    message = str(error.value)
+    assert message.startswith(f"{output} holds a finished run made with other settings:\n")
+    for line in expected:
+        assert line in message
+    if change.get("data") == "other":
+        assert f"-> 2 files (3 bytes) in {new_data.resolve()}" in message
+    assert "python train.py --restart (moves the old run aside" in message
+    assert "--output ANOTHER_FOLDER" in message
+    # Nothing in the folder changed, and --restart then starts the new run.
+    assert json.loads((output / "metrics.json").read_text())["test_accuracy"] == 0.75
+    assert tl_templates.prepare_output_folder(output, True, settings=now, data=new_data) is None
+    assert list(output.iterdir()) == [output / "run.json"]
+
+
+def test_an_unfinished_run_with_other_settings_is_refused_in_the_same_words(tmp_path):
+    data = write_files(tmp_path / "data", {"a/1.png": b"x"})
+    output = tmp_path / "outputs"
+    tl_templates.prepare_output_folder(output, settings=settings(), data=data)
+    (output / "checkpoints").mkdir()  # killed mid-training: no metrics.json
+    assert tl_templates.prepare_output_folder(output, settings=settings(), data=data) is None
+    with pytest.raises(ValueError, match=r"holds an unfinished run made with other settings:\n"
+                       r"  epochs: 3 -> 4\nTo train with the new settings: python train.py "
+                       r"--restart .* or --output ANOTHER_FOLDER"):  # fmt: skip
+        tl_templates.prepare_output_folder(output, settings=settings(epochs=4), data=data)
+
+
+def test_a_finished_run_that_records_no_settings_answers_no_command(tmp_path):
+    output = tmp_path / "outputs"
+    output.mkdir()
+    (output / "metrics.json").write_text('{"test_accuracy": 0.9}')  # an older kit's run
+    with pytest.raises(ValueError, match="(?s)records no settings .*--restart .*--output"):
+        tl_templates.prepare_output_folder(output, settings=settings(), data=tmp_path)
+
+
+# The marker: the kit moves and writes only folders it made
+
+
+def test_restart_refuses_a_folder_that_holds_no_run(tmp_path):
+    folder = write_files(tmp_path / "photos", {"holiday.jpg": b"precious"})
+    for restart in (True, False):
+        with pytest.raises(ValueError, match=r"photos exists and holds files, but no run"):
+            tl_templates.prepare_output_folder(folder, restart=restart, settings=settings())
+    assert [path.name for path in folder.iterdir()] == ["holiday.jpg"]
+    assert not list(tmp_path.glob("photos-previous-*"))
+
+
+def test_a_marker_that_is_not_the_kits_does_not_count(tmp_path):
+    folder = write_files(tmp_path / "project", {"run.json": b'{"name": "mine"}'})
+    with pytest.raises(ValueError, match="no run of this kit"):
+        tl_templates.prepare_output_folder(folder, restart=True)
+
+
+def test_a_run_is_marked_when_it_starts_and_restart_moves_it(tmp_path):
+    output = tmp_path / "outputs"
+    tl_templates.prepare_output_folder(output, settings=settings(), data=tmp_path / "none")
+    marker = json.loads((output / "run.json").read_text())
+    assert marker["kit"] == "tl-templates" and marker["settings"] == settings()
+    assert marker["data"]["files"] == 0  # a missing data folder: the loader says so later
+    (output / "history.csv").write_text("epoch\n")
+    assert tl_templates.prepare_output_folder(output, restart=True, settings=settings()) is None
+    (moved,) = tmp_path.glob("outputs-previous-*")
+    assert sorted(path.name for path in moved.iterdir()) == ["history.csv", "run.json"]
+
+
+def write_files(root, files):
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(content)
+    return root

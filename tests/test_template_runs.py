@@ -152,5 +152,5 @@ def test_changed_settings_are_refused_with_the_differences(baked, seeded_runs, t
     process = start(baked, "driving-multilabel", output, "--batch-size", "16")
     log, _ = process.communicate(timeout=600)
     assert process.returncode == 1
-    assert "holds a run made with other settings (batch_size: 32 in the checkpoint, 16 now" in log
+    assert "holds an unfinished run made with other settings:\n  batch_size: 32 -> 16\n" in log
     assert "--restart" in log and "Traceback" not in log

@@ -38,6 +38,7 @@ _EXPORTS = {
     "TrainingRun": "tl_templates.resume",
     "set_aside_run": "tl_templates.resume",
     "prepare_output_folder": "tl_templates.run_folder",
+    "write_metrics": "tl_templates.run_folder",
     "seed_everything": "tl_templates.seeding",
     "atomic_path": "tl_templates.atomic",
     "write_json_atomic": "tl_templates.atomic",

@@ -303,7 +303,7 @@ def worker_output_dir(output_dir, strategy, restart=False):
     if not restart:
         if (output_dir / "checkpoints").is_dir():
             shutil.copytree(output_dir / "checkpoints", folder / "checkpoints")
-        for name in ("history.csv", "metrics.json"):
+        for name in ("run.json", "history.csv", "metrics.json"):
             if (output_dir / name).is_file():
                 shutil.copy2(output_dir / name, folder / name)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -44,6 +44,7 @@ import keras
 import numpy as np
 
 from tl_templates.atomic import atomic_path, remove_partial_files, write_csv_atomic
+from tl_templates.run_folder import describe_changes
 
 STATE_FILE = "resume.npz"
 BEST_FILE = "best.weights.h5"
@@ -207,15 +208,12 @@ class TrainingRun:
         saved = self.state["settings"]
         if saved == settings:
             return
-        changes = [
-            f"{key}: {saved.get(key)!r} in the checkpoint, {settings.get(key)!r} now"
-            for key in sorted(set(saved) | set(settings))
-            if saved.get(key) != settings.get(key)
-        ]
+        listed = "\n".join(f"  {line}" for line in describe_changes(saved, settings))
         raise ValueError(
-            f"{self.output_dir} holds a run made with other settings ({'; '.join(changes)}). "
-            "Run with the same settings to continue it, start over with resume=False "
-            "(train.py --restart), or write to another output folder."
+            f"{self.output_dir} holds an unfinished run made with other settings:\n{listed}\n"
+            "Run with the same settings to continue it. To train with the new settings: "
+            "python train.py --restart (moves the old run aside, deletes nothing), or --output "
+            "ANOTHER_FOLDER (resume=False here)."
         )
 
     def restore(self, model):

@@ -1,19 +1,175 @@
 """A generated project's output folder: start over, continue, or leave a finished run alone.
 
-Every template's `train.py` begins the same way: `--restart` moves the old
-run aside (nothing is deleted); a folder holding `metrics.json`, the last
-file a run writes, holds a finished run, which is reported and left as it
-is; anything else (an empty folder, or an interrupted run's checkpoints) is
-trained, continuing after the last finished epoch.
+Every template's `train.py` begins the same way, with `prepare_output_folder`:
+
+- A run is identified by its settings (config.py's values, with the
+  command-line overrides) and a fingerprint of its data (the path, size and
+  modification time of every file under `--data`). They are written to
+  `run.json` when the run starts, the folder's marker, and copied into
+  `metrics.json`, the last file a run writes, by `write_metrics`.
+- The same command on a finished run does nothing and says so; another
+  command (other settings, other or changed data) stops with a ValueError
+  that names each setting that differs and the two ways on: `--restart`, or
+  `--output ANOTHER_FOLDER`. An unfinished run is continued only with its own
+  settings (`tl_templates.TrainingRun` checks the rest, with the same words).
+- `--restart` moves the old run aside (nothing is deleted), but only a folder
+  the kit made: one with `run.json`, or an older run's `checkpoints/` or
+  `metrics.json`. An existing folder that holds other files is never trained
+  into and never moved.
+
+Nothing here imports Keras or TensorFlow.
 """
 
+import datetime
+import hashlib
 import json
+import os
 from pathlib import Path
 
+from tl_templates.atomic import write_json_atomic
+
 METRICS_FILE = "metrics.json"  # written last: its presence marks a finished run
+RUN_FILE = "run.json"  # written first: the marker of a folder the kit made
+_KIT = "tl-templates"
+_WAYS_ON = (
+    "To train with the new settings: python train.py --restart (moves the old run aside, "
+    "deletes nothing), or --output ANOTHER_FOLDER."
+)
 
 
-def prepare_output_folder(output_dir, restart=False, headline=("test_accuracy",)):
+def files_fingerprint(paths):
+    """A cheap, sound fingerprint of data files: path, size and modification time of each.
+
+    A folder counts every file under it (hidden files and folders skipped); a
+    file counts itself. Editing, adding, removing or replacing a file changes
+    the fingerprint; reading none of their contents keeps it cheap (a stat per
+    file).
+
+    Args:
+        paths: str, Path, or a sequence of them. Missing paths are recorded as
+            missing (the loader reports them properly).
+
+    Returns:
+        dict: `{"paths", "files", "bytes", "sha256"}` (JSON values).
+    """
+    paths = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    digest = hashlib.sha256()
+    files = size = 0
+    for root in (Path(path).resolve() for path in paths):
+        digest.update(f"root\0{root}\n".encode())
+        if root.is_file():
+            entries = [root]
+        elif root.is_dir():
+            entries = sorted(
+                path
+                for path in root.rglob("*")
+                if path.is_file()
+                and not any(part.startswith(".") for part in path.relative_to(root).parts)
+            )
+        else:
+            digest.update(b"missing\n")
+            continue
+        for path in entries:
+            stat = path.stat()
+            name = path.relative_to(root).as_posix() if path != root else ""
+            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            files += 1
+            size += stat.st_size
+    return {
+        "paths": [str(Path(path).resolve()) for path in paths],
+        "files": files,
+        "bytes": size,
+        "sha256": digest.hexdigest(),
+    }
+
+
+def describe_changes(saved, now):
+    """`["key: old -> new", ...]` for every key whose value differs between two dicts."""
+    return [
+        f"{key}: {_short(saved, key)} -> {_short(now, key)}"
+        for key in sorted(set(saved) | set(now))
+        if key not in saved or key not in now or saved[key] != now[key]
+    ]
+
+
+def _short(values, key):
+    return _describe(values[key]) if key in values else "(not set)"
+
+
+def _describe(value):
+    if isinstance(value, dict) and {"files", "bytes", "paths"} <= set(value):
+        where = ", ".join(value["paths"])
+        files = f"{value['files']} file{'' if value['files'] == 1 else 's'}"
+        return f"{files} ({value['bytes']:,} bytes) in {where}"
+    return repr(value)
+
+
+def _describe_data(saved, now):
+    if saved["paths"] == now["paths"] and saved["files"] == now["files"]:
+        return f"{_describe(saved)} -> the same files, changed since (sizes or modification times)"
+    return f"{_describe(saved)} -> {_describe(now)}"
+
+
+def _identity(settings, data):
+    """The run's settings as JSON gives them back, and its data fingerprint."""
+    identity = {"settings": json.loads(json.dumps(settings or {}))}
+    if data is not None:
+        identity["data"] = files_fingerprint(data)
+    return identity
+
+
+def _changes(saved, now):
+    """The lines that name each difference between two identities."""
+    lines = describe_changes(saved.get("settings", {}), now["settings"])
+    if "data" in now and saved.get("data") != now["data"]:
+        old = saved.get("data")
+        lines.append(f"data: {_describe_data(old, now['data']) if old else 'not recorded'}")
+    return lines
+
+
+def _read_json(path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path} is damaged ({error}). Start over with python train.py --restart (moves the "
+            "folder aside), or --output ANOTHER_FOLDER."
+        ) from None
+
+
+def read_run_marker(output_dir):
+    """The identity in `output_dir/run.json` (a dict), or None when it is not the kit's marker."""
+    path = Path(output_dir) / RUN_FILE
+    if not path.is_file():
+        return None
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return marker if isinstance(marker, dict) and marker.get("kit") == _KIT else None
+
+
+def is_run_folder(output_dir):
+    """True for a folder the kit made: `run.json`, or an older run's checkpoints or metrics."""
+    output_dir = Path(output_dir)
+    return (
+        read_run_marker(output_dir) is not None
+        or (output_dir / "checkpoints").is_dir()
+        or (output_dir / METRICS_FILE).is_file()
+    )
+
+
+def _refuse_foreign_folder(output_dir, doing):
+    raise ValueError(
+        f"{output_dir} exists and holds files, but no run of this kit (no {RUN_FILE}, "
+        f"checkpoints/ or {METRICS_FILE}): {doing} might move or overwrite them. "
+        "Choose an empty or new folder with --output ANOTHER_FOLDER."
+    )
+
+
+def prepare_output_folder(
+    output_dir, restart=False, headline=("test_accuracy",), settings=None, data=None
+):
     """Gets `output_dir` ready for `train.py`, or says that its run is finished.
 
     Args:
@@ -22,37 +178,91 @@ def prepare_output_folder(output_dir, restart=False, headline=("test_accuracy",)
         headline: str or sequence of str. Metrics to quote about a finished
             run, the first one it has: `"test_accuracy"` is printed as
             "test accuracy 0.912".
+        settings: dict or None. What defines the run (JSON values, such as
+            `dataclasses.asdict(config)`). None: not checked (a finished run
+            is then reported whatever made it).
+        data: str, Path, sequence of them, or None. The data the run reads,
+            fingerprinted (see `files_fingerprint`).
 
     Returns:
         The finished run's metrics (a dict) when there is nothing to do;
-        None when training should go on (the folder then exists).
+        None when training should go on (the folder then exists, with its
+        `run.json`).
+
+    Raises:
+        ValueError: the folder holds a run made with other settings or data,
+            or files that are not a run of this kit.
     """
     output_dir = Path(output_dir)
-    if restart:
+    occupied = output_dir.is_dir() and any(output_dir.iterdir())
+    if occupied and not is_run_folder(output_dir):
+        _refuse_foreign_folder(output_dir, "--restart" if restart else "training there")
+    if restart and occupied:
         # Imported here: resume imports Keras, and a finished run needs none of it.
         from tl_templates.resume import set_aside_run
 
-        previous = set_aside_run(output_dir)
-        if previous:
-            print(f"Moved the previous run to {previous}")
+        print(f"Moved the previous run to {set_aside_run(output_dir)}")
+    now = _identity(settings, data)
     metrics_path = output_dir / METRICS_FILE
     if metrics_path.is_file():
-        try:
-            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ValueError(
-                f"{metrics_path} is damaged ({error}). Start over with python train.py "
-                "--restart (moves the folder aside), or --output ANOTHER_FOLDER."
-            ) from None
-        headlines = [headline] if isinstance(headline, str) else list(headline)
-        quoted = [
-            f"{name.replace('_', ' ')} {metrics[name]:.3f}"
-            for name in headlines
-            if isinstance(metrics.get(name), int | float)
-        ]
-        print(f"{output_dir} holds a finished run ({(quoted or ['see metrics.json'])[0]}); "
-              "nothing to do.\nTo train again: python train.py --restart (moves it aside), "
-              "or --output ANOTHER_FOLDER.")  # fmt: skip
+        metrics = _read_json(metrics_path)
+        if settings is not None:
+            _check_identity(output_dir, metrics.get("run") or {}, now, "a finished run")
+        _report_finished(output_dir, metrics, headline)
         return metrics
+    marker = read_run_marker(output_dir)
+    if marker is not None and settings is not None:
+        _check_identity(output_dir, marker, now, "an unfinished run")
     output_dir.mkdir(parents=True, exist_ok=True)
+    if marker is None:
+        started = datetime.datetime.now().isoformat(timespec="seconds")
+        write_json_atomic(output_dir / RUN_FILE, {"kit": _KIT, "started": started, **now})
     return None
+
+
+def _check_identity(output_dir, saved, now, what):
+    if "settings" not in saved:
+        raise ValueError(
+            f"{output_dir} holds {what} that records no settings (made by an older version of "
+            f"the kit): there is no telling whether it answers this command.\n{_WAYS_ON}"
+        )
+    changes = _changes(saved, now)
+    if not changes:
+        return
+    listed = "\n".join(f"  {line}" for line in changes)
+    raise ValueError(f"{output_dir} holds {what} made with other settings:\n{listed}\n{_WAYS_ON}")
+
+
+def _report_finished(output_dir, metrics, headline):
+    headlines = [headline] if isinstance(headline, str) else list(headline)
+    quoted = [
+        f"{name.replace('_', ' ')} {metrics[name]:.3f}"
+        for name in headlines
+        if isinstance(metrics.get(name), int | float)
+    ]
+    print(f"{output_dir} holds a finished run ({(quoted or ['see metrics.json'])[0]}); "
+          "nothing to do.\nTo train again: python train.py --restart (moves it aside), "
+          "or --output ANOTHER_FOLDER.")  # fmt: skip
+
+
+def write_metrics(output_dir, metrics):
+    """Writes `metrics.json`, the last file of a run, with the settings and data it came from.
+
+    The run's identity (`"run"`: its settings and data fingerprint) is copied
+    from `run.json`, so that the results name what produced them and the
+    next command can be checked against them.
+
+    Args:
+        output_dir: str or Path. The run's output folder.
+        metrics: dict. The results (JSON values).
+
+    Returns:
+        dict: what was written (`metrics` and `"run"`).
+    """
+    marker = read_run_marker(output_dir) or {}
+    written = {
+        **metrics,
+        "run": {key: marker[key] for key in ("settings", "data") if key in marker},
+    }
+    write_json_atomic(Path(output_dir) / METRICS_FILE, written)
+    return written

@@ -18,7 +18,6 @@ import numpy as np
 
 import tl_templates
 from config import OUTPUT_DIR, load_config
-from model import build_head, build_model, choose_plan
 
 
 def parse_args(argv=None):
@@ -89,6 +88,10 @@ def evaluate(label_names, labels, probabilities, thresholds):
 
 def main(argv=None):
     args = parse_args(argv)
+    # model.py imports Keras and TensorFlow (seconds): only after the arguments are
+    # read, so that --help and a bad argument answer at once.
+    from model import build_head, build_model, choose_plan
+
     config = load_config(
         data_dir=args.data, strategy=args.strategy, weights=args.weights, backbone=args.backbone,
         image_size=args.image_size, head_epochs=args.head_epochs,
@@ -101,8 +104,12 @@ def main(argv=None):
     print(f"Distribution: {tl_templates.describe_strategy(strategy)}, batch size {batch_size}")
     # With several workers only the chief writes to --output; the others use a temporary folder.
     output = tl_templates.worker_output_dir(args.output, strategy, restart=args.restart)
-    # --restart moves an old run aside; a finished run (metrics.json) is left as it is.
-    finished = tl_templates.prepare_output_folder(output, restart=args.restart, headline="mean_auc")
+    # A finished run of the same settings and data is left as it is (nothing to do);
+    # another command stops here, naming what differs. --restart moves an old run aside.
+    finished = tl_templates.prepare_output_folder(
+        output, restart=args.restart, settings=dataclasses.asdict(config), data=config.data_path,
+        headline="mean_auc",
+    )
     if finished:
         return finished
     # The seed fixes the split, the initial head and the shuffling; --seed also
@@ -167,7 +174,8 @@ def main(argv=None):
                    for phase in phases],
         "plan": plan.to_dict(),
     }
-    tl_templates.write_json_atomic(output / "metrics.json", metrics)
+    # With the settings and the data fingerprint it came from (from run.json).
+    metrics = tl_templates.write_metrics(output, metrics)
 
     def number(value):
         return "  n/a" if value is None else f"{value:.3f}"

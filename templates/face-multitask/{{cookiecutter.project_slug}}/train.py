@@ -20,7 +20,6 @@ import numpy as np
 
 import tl_templates
 from config import OUTPUT_DIR, load_config, parse_tasks
-from model import build_heads, build_model, choose_plan
 
 
 def parse_args(argv=None):
@@ -93,6 +92,10 @@ def evaluate(test_labels, predictions, train_labels):
 
 def main(argv=None):
     args = parse_args(argv)
+    # model.py imports Keras and TensorFlow (seconds): only after the arguments are
+    # read, so that --help and a bad argument answer at once.
+    from model import build_heads, build_model, choose_plan
+
     config = load_config(
         data_dir=args.data, tasks=parse_tasks(args.tasks) if args.tasks else None,
         loss_weighting=args.loss_weighting, strategy=args.strategy, weights=args.weights,
@@ -106,9 +109,11 @@ def main(argv=None):
     print(f"Distribution: {tl_templates.describe_strategy(strategy)}, batch size {batch_size}")
     # With several workers only the chief writes to --output; the others use a temporary folder.
     output = tl_templates.worker_output_dir(args.output, strategy, restart=args.restart)
-    # --restart moves an old run aside; a finished run (metrics.json) is left as it is.
+    # A finished run of the same settings and data is left as it is (nothing to do);
+    # another command stops here, naming what differs. --restart moves an old run aside.
     finished = tl_templates.prepare_output_folder(
-        output, restart=args.restart, headline=("gender_accuracy", "age_mae")
+        output, restart=args.restart, settings=dataclasses.asdict(config), data=config.data_path,
+        headline=("gender_accuracy", "age_mae"),
     )
     if finished:
         return finished
@@ -166,7 +171,8 @@ def main(argv=None):
                    for phase in phases],
         "plan": plan.to_dict(),
     }
-    tl_templates.write_json_atomic(output / "metrics.json", metrics)
+    # With the settings and the data fingerprint it came from (from run.json).
+    metrics = tl_templates.write_metrics(output, metrics)
 
     def number(name, digits=3):
         return "n/a" if results.get(name) is None else f"{results[name]:.{digits}f}"

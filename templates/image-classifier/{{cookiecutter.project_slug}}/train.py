@@ -10,13 +10,11 @@ trained again: pass --restart to start over, or --output to write elsewhere.
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
 import tl_templates
 from config import OUTPUT_DIR, load_config
-from model import build_model, choose_plan
 
 
 def parse_args(argv=None):
@@ -43,6 +41,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # model.py imports Keras and TensorFlow (seconds): only after the arguments are
+    # read, so that --help and a bad argument answer at once.
+    from model import build_model, choose_plan
+
     config = load_config(
         data_dir=args.data, strategy=args.strategy, weights=args.weights, backbone=args.backbone,
         image_size=args.image_size, head_epochs=args.head_epochs,
@@ -55,20 +57,16 @@ def main(argv=None):
     print(f"Distribution: {tl_templates.describe_strategy(strategy)}, batch size {batch_size}")
     # With several workers only the chief writes to --output; the others use a temporary folder.
     output = tl_templates.worker_output_dir(args.output, strategy, restart=args.restart)
-    if args.restart:
-        previous = tl_templates.set_aside_run(output)
-        if previous:
-            print(f"Moved the previous run to {previous}")
-    if (output / "metrics.json").is_file():
-        metrics = json.loads((output / "metrics.json").read_text(encoding="utf-8"))
-        print(f"{output} holds a finished run (test accuracy {metrics['test_accuracy']:.3f}); "
-              "nothing to do.\nTo train again: python train.py --restart (moves it aside), "
-              "or --output ANOTHER_FOLDER.")
-        return metrics
+    # A finished run of the same settings and data is left as it is (nothing to do);
+    # another command stops here, naming what differs. --restart moves an old run aside.
+    finished = tl_templates.prepare_output_folder(
+        output, restart=args.restart, settings=dataclasses.asdict(config), data=config.data_path
+    )
+    if finished:
+        return finished
     # The seed fixes the split, the initial head and the shuffling; --seed also
     # asks TensorFlow for deterministic ops, so two runs give identical numbers.
     tl_templates.seed_everything(config.seed, deterministic=config.deterministic or args.seed is not None)
-    output.mkdir(parents=True, exist_ok=True)
 
     splits = tl_templates.load_image_splits(
         config.data_path, config.image_size, config.validation_fraction,
@@ -121,7 +119,8 @@ def main(argv=None):
                    for phase in phases],
         "plan": plan.to_dict(),
     }
-    tl_templates.write_json_atomic(output / "metrics.json", metrics)
+    # With the settings and the data fingerprint it came from (from run.json).
+    metrics = tl_templates.write_metrics(output, metrics)
 
     print("\nResults")
     for phase in phases:
