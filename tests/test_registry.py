@@ -78,6 +78,7 @@ EXPECTED_PUBLIC_SURFACE = [
     "recall_at_k",
     "roc_auc",
     "run_tflite",
+    "run_versions",
     "scan_audio_folder",
     "scan_image_folder",
     "scan_utkface_folder",

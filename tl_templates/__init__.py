@@ -6,8 +6,13 @@ commands) do not pay for importing TensorFlow until a model is needed.
 """
 
 import importlib
+from importlib import metadata
 
-__version__ = "0.1.0"
+try:
+    # The installed distribution's version: pyproject.toml is the one place it is kept.
+    __version__ = metadata.version("tl-templates")
+except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+    __version__ = "0+unknown"
 
 # Public name -> the module that defines it.
 _EXPORTS = {
@@ -39,6 +44,7 @@ _EXPORTS = {
     "set_aside_run": "tl_templates.resume",
     "prepare_output_folder": "tl_templates.run_folder",
     "write_metrics": "tl_templates.run_folder",
+    "run_versions": "tl_templates.versions",
     "seed_everything": "tl_templates.seeding",
     "atomic_path": "tl_templates.atomic",
     "write_json_atomic": "tl_templates.atomic",

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from tl_templates import advisor, projects, registry
+from tl_templates import __version__, advisor, projects, registry
 
 
 @contextlib.contextmanager
@@ -148,6 +148,7 @@ def build_parser():
         prog="tl-templates",
         description="Transfer learning and multi-task learning templates for Keras 3.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     command = commands.add_parser("backbones", help="list the registered backbones")
