@@ -257,11 +257,15 @@ def write_metrics(output_dir, metrics):
         metrics: dict. The results (JSON values).
 
     Returns:
-        dict: what was written (`metrics` and `"run"`).
+        dict: what was written (`metrics`, the versions of the kit, Keras
+        and TensorFlow, and `"run"`).
     """
+    from tl_templates.versions import run_versions
+
     marker = read_run_marker(output_dir) or {}
     written = {
         **metrics,
+        **run_versions(),  # the kit, Keras and TensorFlow that produced it
         "run": {key: marker[key] for key in ("settings", "data") if key in marker},
     }
     write_json_atomic(Path(output_dir) / METRICS_FILE, written)
