@@ -41,21 +41,15 @@
 # features, on a Colab GPU with mixed precision (not timed yet).
 
 # %%
-# On Colab only: fetch the kit (its bundled data and lab backbones come with the
-# clone) and install it with the notebooks' extras. Elsewhere, install it first:
-# pip install -e ".[notebooks]"
-import os
+# On Colab only: install the kit with pip from its repository, with the notebooks'
+# extras (its templates, bundled data and lab backbones come inside the package).
+# Elsewhere, install it first the same way, or from a clone: pip install -e ".[notebooks]"
 import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    if not os.path.isdir("tl-templates"):
-        repository = "https://github.com/tl-templates/tl-templates"
-        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "-e", "tl-templates[notebooks]"], check=True
-    )
-    sys.path.insert(0, os.path.abspath("tl-templates"))
+    kit = "tl-templates[notebooks] @ git+https://github.com/tl-templates/tl-templates"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", kit], check=True)
 
 # %% tags=["parameters"]
 QUICK = True  # True: offline, CPU, about a minute. False: full size on a Colab GPU.

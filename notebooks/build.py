@@ -42,15 +42,18 @@ JUPYTEXT_METADATA = {
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": KERNEL_NAME}
 
 
-def repository_url():
-    """`[project.urls] Repository` from pyproject.toml, without a trailing slash."""
+def _project():
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
     with (ROOT / "pyproject.toml").open("rb") as file:
-        project = tomllib.load(file)["project"]
-    return project["urls"]["Repository"].rstrip("/")
+        return tomllib.load(file)["project"]
+
+
+def repository_url():
+    """`[project.urls] Repository` from pyproject.toml, without a trailing slash."""
+    return _project()["urls"]["Repository"].rstrip("/")
 
 
 def colab_url(name, repository=None):
@@ -65,25 +68,19 @@ def colab_badge(name, repository=None):
 
 
 def install_cell_source(repository=None):
-    """The notebooks' first code cell: on Colab only, clone the kit and install it."""
+    """The notebooks' first code cell: on Colab only, pip-install the kit from its repository."""
     repository = repository or repository_url()
-    folder = repository.rsplit("/", 1)[1]
+    requirement = f"{_project()['name']}[notebooks] @ git+{repository}"
     return f"""\
-# On Colab only: fetch the kit (its bundled data and lab backbones come with the
-# clone) and install it with the notebooks' extras. Elsewhere, install it first:
-# pip install -e ".[notebooks]"
-import os
+# On Colab only: install the kit with pip from its repository, with the notebooks'
+# extras (its templates, bundled data and lab backbones come inside the package).
+# Elsewhere, install it first the same way, or from a clone: pip install -e ".[notebooks]"
 import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    if not os.path.isdir("{folder}"):
-        repository = "{repository}"
-        subprocess.run(["git", "clone", "--depth=1", repository], check=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "-e", "{folder}[notebooks]"], check=True
-    )
-    sys.path.insert(0, os.path.abspath("{folder}"))"""
+    kit = "{requirement}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", kit], check=True)"""
 
 
 def notebook_paths(selection=()):

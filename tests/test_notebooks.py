@@ -113,14 +113,16 @@ def test_colab_badge_and_install_line_come_from_pyproject():
             "https://colab.research.google.com/github/"
             f"{owner_repo}/blob/main/notebooks/{path.stem}.ipynb"
         )
-        clone = f'repository = "{repository}"'
-        install = f'"pip", "install", "-q", "-e", "{owner_repo.split("/")[1]}[notebooks]"'
+        # A plain pip install from the repository (the wheel carries the kit's data).
+        kit = f'kit = "tl-templates[notebooks] @ git+{repository}"'
+        install = '"pip", "install", "-q", kit]'
         source = path.read_text()
         assert badge in source, f"{path.name}: badge"
-        assert clone in source and install in source, f"{path.name}: install cell"
+        assert kit in source and install in source, f"{path.name}: install cell"
+        assert "git clone" not in source and '"-e"' not in source, f"{path.name}: a clone"
         notebook = nbformat.read(path.with_suffix(".ipynb"), as_version=4)
         assert badge in notebook.cells[0].source
-        assert clone in notebook.cells[1].source and install in notebook.cells[1].source
+        assert kit in notebook.cells[1].source and install in notebook.cells[1].source
         assert 'if "google.colab" in sys.modules:' in notebook.cells[1].source
 
 
