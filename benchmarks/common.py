@@ -6,15 +6,20 @@ tools and tests read.
 """
 
 import json
+import os
 import platform
 import time
 
-import keras
-import numpy as np
-import tensorflow as tf
+# TensorFlow's CPU allocator keeps peak-memory figures only in its BFC form;
+# it must be chosen before TensorFlow starts (fine_tuning_memory reads them).
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
-import tl_templates
-from tl_templates import acceleration
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tl_templates  # noqa: E402
+from tl_templates import acceleration  # noqa: E402
 
 
 def add_common_arguments(parser, backbone="efficientnetb0", image_size=96, images=400):
@@ -79,7 +84,17 @@ def seconds_per_step(model, images, labels, batch_size, steps):
 
 
 def memory_device():
-    return "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+    """The device whose allocator peak is measured; refuses if it keeps none."""
+    device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+    try:
+        tf.config.experimental.reset_memory_stats(device)
+    except ValueError as error:
+        raise SystemExit(
+            f"TensorFlow keeps no memory figures for {device} in this process ({error}). "
+            "On a CPU set TF_CPU_ALLOCATOR_USE_BFC=true before TensorFlow starts "
+            "(running the script directly does)."
+        ) from error
+    return device
 
 
 def finish(figures):

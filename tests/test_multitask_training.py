@@ -79,5 +79,5 @@ def test_a_run_interrupted_in_fine_tuning_ends_as_an_uninterrupted_one(tmp_path,
 
     # Other settings are refused, with the difference named.
     keras.backend.clear_session()
-    with pytest.raises(ValueError, match="batch_size: 8 in the checkpoint, 4 now"):
+    with pytest.raises(ValueError, match="batch_size: 8 -> 4"):
         train(output, monkeypatch, batch_size=4)
