@@ -25,6 +25,13 @@ def test_backbones_json(capsys):
     effnet = next(row for row in rows if row["name"] == "efficientnetb0")
     assert effnet["blocks"][0] == "stem" and effnet["blocks"][-1] == "top"
     assert effnet["source"] == "keras.applications"
+    assert (effnet["input_kind"], effnet["input_shape"]) == ("image", [224, 224, 3])
+    kinds = {row["name"]: (row["input_kind"], row["input_shape"]) for row in rows}
+    assert kinds["lab_speech"][0] == "audio" and len(kinds["lab_speech"][1]) == 1
+    assert kinds["yamnet"] == ("audio", [15600])
+    for name, (kind, shape) in kinds.items():
+        assert shape == list(registry.get_spec(name).input_shape()), name
+        assert len(shape) == (1 if kind == "audio" else 3), name
 
 
 def test_blocks_efficientnetb0_shows_stem_seven_stages_and_top(capsys):
@@ -52,6 +59,14 @@ def test_advise_json(capsys):
 
     assert cli.main([*args, "--different-input", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["strategy"] == "train_from_scratch"
+
+
+def test_advise_large_and_similar_fine_tunes_even_from_a_smaller_source(capsys):
+    args = ["advise", "--target-examples", "200000", "--source-examples", "1000000"]
+    assert cli.main([*args, "--similarity", "similar"]) == 0
+    text = capsys.readouterr().out
+    assert "fine_tune_top" in text and "Decided by the four cases: large and similar" in text
+    assert "train_from_scratch is a fair alternative" in text
 
 
 @pytest.mark.parametrize(

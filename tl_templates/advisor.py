@@ -8,8 +8,17 @@ source task, plus the conditions under which transfer helps at all:
 | small       | feature_extraction         | truncate_and_fine_tune         |
 | large       | fine_tune_top              | fine_tune_all                  |
 
-and `train_from_scratch` when the input types differ or the source task has
-not got far more data than the target.
+The conditions compose in this order, and the plan's first reason names the
+one that decided:
+
+1. input type: a source network trained on another kind of input gives
+   `train_from_scratch`, whatever the sizes;
+2. source/target ratio, for a small target: transfer is worth it only when
+   the source has far more data (10x); below that, `train_from_scratch`;
+3. the four cases. A large target gets its case even when the source is not
+   10x larger: it has enough data to train from scratch (named as a fair
+   alternative), but initialising from the pretrained weights costs nothing
+   and is the recommendation.
 """
 
 import dataclasses
@@ -180,29 +189,48 @@ def advise(
     if input_kind is not None and backbone is not None:
         same_input_type = same_input_type and get_spec(backbone).input_kind == input_kind
     large = target_examples >= LARGE_TARGET_MIN_EXAMPLES
+    size = "large" if large else "small"
+    size_reason = (
+        f"{target_examples:,} target examples is {size} (large from {LARGE_TARGET_MIN_EXAMPLES:,})."
+    )
+    small_source = source_examples is not None and (
+        source_examples < MIN_SOURCE_TO_TARGET_RATIO * target_examples
+    )
     if not same_input_type:
         strategy = "train_from_scratch"
         reasons = [
-            "The source network was trained on another kind of input: its low-level "
-            "features do not fit yours, so transfer will not help."
+            "Decided by the input type: the source network was trained on another kind of "
+            "input; its low-level features do not fit yours, so transfer will not help."
         ]
-    elif source_examples is not None and (
-        source_examples < MIN_SOURCE_TO_TARGET_RATIO * target_examples
-    ):
+    elif small_source and not large:
         strategy = "train_from_scratch"
         reasons = [
-            f"The source task has {source_examples:,} examples, less than "
-            f"{MIN_SOURCE_TO_TARGET_RATIO}x your {target_examples:,}: transfer helps when the "
-            "source has far more data than the target; here it will give little."
+            f"Decided by the source/target ratio: the source task has {source_examples:,} "
+            f"examples, less than {MIN_SOURCE_TO_TARGET_RATIO}x your {target_examples:,}. "
+            "Transfer helps when the source has far more data than the target; here it will "
+            "give little.",
+            size_reason,
         ]
     else:
         strategy = _FOUR_CASES[(large, similarity)]
         reasons = [
-            f"{target_examples:,} target examples is {'large' if large else 'small'} "
-            f"(large from {LARGE_TARGET_MIN_EXAMPLES:,}).",
+            f"Decided by the four cases: {size} and {similarity}.",
+            size_reason,
             _CASE_REASONS[strategy],
         ]
+        if small_source:  # a large target: the ratio does not override its case
+            reasons.append(_scratch_alternative(source_examples, target_examples))
     return plan_strategy(strategy, backbone, reasons)
+
+
+def _scratch_alternative(source_examples, target_examples):
+    """The reason that names training from scratch next to a large target's case."""
+    return (
+        f"The source task has {source_examples:,} examples, less than "
+        f"{MIN_SOURCE_TO_TARGET_RATIO}x your {target_examples:,}: transfer will gain less than "
+        "usual, and train_from_scratch is a fair alternative with this much data. Starting "
+        "from the pretrained weights costs nothing and is rarely worse: it stays the advice."
+    )
 
 
 _FOUR_CASES = {
@@ -224,8 +252,10 @@ _CASE_REASONS = {
         "and fine-tune the kept ones gently."
     ),
     "fine_tune_top": (
-        "Large and similar: start from the pretrained weights and fine-tune the top "
-        "blocks, which hold the task-specific features, with a small learning rate."
+        "Large and similar: there is enough data to train from scratch, but it is still "
+        "better to initialise from the pretrained weights and fine-tune the top blocks, "
+        "which hold the task-specific features, with a small learning rate (or all blocks: "
+        "fine_tune_all)."
     ),
     "fine_tune_all": (
         "Large and different: there is enough data to adapt every block; the pretrained "

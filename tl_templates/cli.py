@@ -34,6 +34,8 @@ def _backbones(args):
         {
             "name": spec.name,
             "source": spec.source,
+            "input_kind": spec.input_kind,  # "image" or "audio"
+            "input_shape": list(spec.input_shape()),  # at the default input size
             "input_size": spec.default_input_size,
             "preprocessing": spec.preprocessing,
             "blocks": spec.block_names,
@@ -47,7 +49,10 @@ def _backbones(args):
         return
     width = max(len(row["name"]) for row in rows)
     for row in rows:
-        print(f"{row['name']:<{width}}  {len(row['blocks']):>2} blocks  {row['description']}")
+        print(
+            f"{row['name']:<{width}}  {row['input_kind']:<5}  {len(row['blocks']):>2} blocks  "
+            f"{row['description']}"
+        )
 
 
 def _blocks(args):
