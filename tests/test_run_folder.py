@@ -3,9 +3,12 @@
 import json
 import os
 
+import keras
+import numpy as np
 import pytest
 
 import tl_templates
+from tl_templates.run_folder import is_run_folder
 
 
 def test_a_new_folder_is_made_and_training_goes_on(tmp_path):
@@ -16,30 +19,57 @@ def test_a_new_folder_is_made_and_training_goes_on(tmp_path):
 def test_a_finished_run_is_reported_and_left_alone(tmp_path, capsys):
     output = tmp_path / "outputs"
     output.mkdir()
-    (output / "metrics.json").write_text('{"age_mae": 7.25, "tasks": ["age"]}')
+    written = {"age_mae": 7.25, "tasks": ["age"], "kit_version": "0.1.0"}  # an older kit's run
+    (output / "metrics.json").write_text(json.dumps(written))
     metrics = tl_templates.prepare_output_folder(output, headline=("gender_accuracy", "age_mae"))
-    assert metrics == {"age_mae": 7.25, "tasks": ["age"]}
+    assert metrics == written
     printed = capsys.readouterr().out
     assert printed.startswith(f"{output} holds a finished run (age mae 7.250); nothing to do.")
     assert "python train.py --restart" in printed
     assert [path.name for path in output.iterdir()] == ["metrics.json"]
 
 
-def test_restart_moves_the_old_run_aside_and_deletes_nothing(tmp_path, capsys):
+def pre_marker_run(output, finished):
+    """A folder as the kit left it before run.json: TrainingRun's checkpoint, or metrics.json.
+
+    Args:
+        output: Path. The run's folder (made here).
+        finished: bool. True: only the metrics.json of a finished run, with
+            the kit's versions as the kit then wrote it; False: the
+            `checkpoints/resume.npz` and `history.csv` that
+            `tl_templates.TrainingRun` commits after an epoch.
+    """
+    if finished:
+        output.mkdir(parents=True)
+        metrics = {"test_accuracy": 0.75, **tl_templates.run_versions()}
+        (output / "metrics.json").write_text(json.dumps(metrics))
+        return
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer="adam", loss="mse")
+    run = tl_templates.TrainingRun(output, {"epochs": 1})
+    run.commit(model, model, "only", 1, {"loss": 1.0}, seconds=0.1)
+
+
+@pytest.mark.parametrize("finished", [False, True], ids=["checkpoint", "metrics"])
+def test_restart_moves_a_run_made_before_the_marker_aside_and_deletes_nothing(
+    tmp_path, capsys, finished
+):
     output = tmp_path / "outputs"
-    (output / "checkpoints").mkdir(parents=True)
-    (output / "metrics.json").write_text("{}")
-    (output / "checkpoints" / "resume.npz").write_bytes(b"old state")
+    pre_marker_run(output, finished)
+    assert not (output / "run.json").exists()
+    before = contents(output)
+    assert is_run_folder(output)
     assert tl_templates.prepare_output_folder(output, restart=True) is None
     (moved,) = tmp_path.glob("outputs-previous-*")
     assert capsys.readouterr().out == f"Moved the previous run to {moved}\n"
-    assert (moved / "checkpoints" / "resume.npz").read_bytes() == b"old state"
+    assert contents(moved) == before  # byte for byte
     assert list(output.iterdir()) == [output / "run.json"]  # the new run's marker only
 
 
 def test_a_damaged_metrics_file_gets_a_clear_error(tmp_path):
     output = tmp_path / "outputs"
-    output.mkdir()
+    tl_templates.prepare_output_folder(output)  # the run's marker
     (output / "metrics.json").write_bytes(b'{"test_accuracy": 0.9')  # cut short
     with pytest.raises(ValueError, match=r"metrics.json is damaged .*--restart"):
         tl_templates.prepare_output_folder(output)
@@ -133,7 +163,8 @@ def test_an_unfinished_run_with_other_settings_is_refused_in_the_same_words(tmp_
 def test_a_finished_run_that_records_no_settings_answers_no_command(tmp_path):
     output = tmp_path / "outputs"
     output.mkdir()
-    (output / "metrics.json").write_text('{"test_accuracy": 0.9}')  # an older kit's run
+    # An older kit's run: its versions, but not the run's settings.
+    (output / "metrics.json").write_text('{"test_accuracy": 0.9, "kit_version": "0.1.0"}')
     with pytest.raises(ValueError, match="(?s)records no settings .*--restart .*--output"):
         tl_templates.prepare_output_folder(output, settings=settings(), data=tmp_path)
 
@@ -156,6 +187,45 @@ def test_a_marker_that_is_not_the_kits_does_not_count(tmp_path):
         tl_templates.prepare_output_folder(folder, restart=True)
 
 
+FOREIGN_FOLDERS = {
+    "empty checkpoints folder": {"checkpoints/": None},
+    "checkpoints of another tool": {
+        "checkpoints/epoch_003.ckpt": b"their weights",
+        "checkpoints/config.yaml": b"lr: 0.1\n",
+    },
+    # A NumPy archive, but without the kit's state.
+    "another tool's resume.npz": {"checkpoints/resume.npz": {"weights": np.zeros(3)}},
+    "a resume.npz that is no archive": {"checkpoints/resume.npz": b"PK\x03\x04 not a zip"},
+    "another tool's metrics.json": {"metrics.json": b'{"accuracy": 0.9}'},
+    "a metrics.json naming a run": {"metrics.json": b'{"run": "exp-1", "loss": 0.2}'},
+    "a metrics.json that is a list": {"metrics.json": b'[{"accuracy": 0.9}]'},
+}
+
+
+@pytest.mark.parametrize("files", FOREIGN_FOLDERS.values(), ids=FOREIGN_FOLDERS.keys())
+def test_another_tools_checkpoints_or_metrics_are_never_trained_into_or_moved(tmp_path, files):
+    folder = tmp_path / "experiment"
+    folder.mkdir()
+    for name, content in files.items():
+        if content is None:
+            (folder / name).mkdir()
+        elif isinstance(content, dict):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            np.savez(folder / name, **content)
+        else:
+            write_files(folder, {name: content})
+    before = contents(folder)
+    assert not is_run_folder(folder)
+    for restart in (True, False):
+        with pytest.raises(ValueError) as error:
+            tl_templates.prepare_output_folder(folder, restart=restart, settings=settings())
+        message = str(error.value)
+        assert message.startswith(f"{folder} exists and holds files, but no run of this kit")
+        assert "--output ANOTHER_FOLDER" in message
+    assert contents(folder) == before  # byte for byte, and no run.json added
+    assert not list(tmp_path.glob("experiment-previous-*"))
+
+
 def test_a_run_is_marked_when_it_starts_and_restart_moves_it(tmp_path):
     output = tmp_path / "outputs"
     tl_templates.prepare_output_folder(output, settings=settings(), data=tmp_path / "none")
@@ -166,6 +236,14 @@ def test_a_run_is_marked_when_it_starts_and_restart_moves_it(tmp_path):
     assert tl_templates.prepare_output_folder(output, restart=True, settings=settings()) is None
     (moved,) = tmp_path.glob("outputs-previous-*")
     assert sorted(path.name for path in moved.iterdir()) == ["history.csv", "run.json"]
+
+
+def contents(root):
+    """`{relative path: bytes, or None for a folder}` of everything under `root`."""
+    return {
+        path.relative_to(root).as_posix(): None if path.is_dir() else path.read_bytes()
+        for path in sorted(root.rglob("*"))
+    }
 
 
 def write_files(root, files):

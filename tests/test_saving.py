@@ -1,6 +1,7 @@
 """Safe loading: the kit's models load in safe mode; code-carrying files are refused."""
 
 import ast
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from helpers import random_images
 
 import tl_templates
+from tl_templates.saving import EXTERNAL_GRAPH_CLASS_NAMES
 
 
 def save(model, tmp_path, name="model.keras"):
@@ -31,6 +33,70 @@ def test_a_lambda_layer_is_refused_before_keras_reads_it(tmp_path, monkeypatch):
     assert str(path) in message and "doubler" in message
     assert "arbitrary code execution" in message
     assert "register_keras_serializable" in message and "safe_mode=False" in message
+
+
+def replace_layer(path, name, class_name, config):
+    """Rewrites the `.keras` file `path` so that layer `name` becomes `class_name` with `config`.
+
+    What a crafted file would hold, made without the real thing (no SavedModel
+    is needed to name one in a config). The layer's place in the graph
+    (its inbound nodes) is kept.
+    """
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    found = []
+
+    def visit(node):
+        if isinstance(node, dict):
+            inner = node.get("config")
+            if isinstance(inner, dict) and inner.get("name") == name and "class_name" in node:
+                node.update(module="keras.layers", class_name=class_name, registered_name=None)
+                node["config"] = {"name": name, **config}
+                found.append(node)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    model_config = json.loads(members["config.json"])
+    visit(model_config)
+    assert len(found) == 1, f"no single layer named {name!r} in {path}"
+    members["config.json"] = json.dumps(model_config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for filename, content in members.items():
+            archive.writestr(filename, content)
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["top level", "inside a sub-model"])
+def test_a_tfsm_layer_is_refused_before_its_savedmodel_is_read(tmp_path, monkeypatch, nested):
+    import tensorflow as tf
+
+    inputs = keras.Input((4,))
+    graph = keras.layers.Dense(2, name="graph")
+    if nested:
+        graph = keras.Sequential([keras.Input((4,)), graph], name="block")
+    path = save(keras.Model(inputs, keras.layers.Dense(1)(graph(inputs))), tmp_path)
+    saved_model = tmp_path / "no_such_savedmodel"  # anything read there would fail loudly
+    replace_layer(path, "graph", "TFSMLayer", {
+        "filepath": str(saved_model), "call_endpoint": "serve", "call_training_endpoint": None,
+        "trainable": True, "dtype": "float32",
+    })  # fmt: skip
+    assert "TFSMLayer" in EXTERNAL_GRAPH_CLASS_NAMES
+    # If the kit handed the file to Keras, or anything loaded the SavedModel, the test would see it.
+    monkeypatch.setattr(keras.saving, "load_model", lambda *a, **k: pytest.fail("was loaded"))
+    monkeypatch.setattr(tf.saved_model, "load", lambda *a, **k: pytest.fail("graph was read"))
+    with pytest.raises(tl_templates.UnsafeModelError) as error:
+        tl_templates.load_model(path)
+    message = str(error.value)
+    assert message.startswith(f"Refusing to load {path}: its layer(s) graph load a SavedModel")
+    assert "safe_mode=False" in message and "model.load_weights(path)" in message
+    assert not saved_model.exists()
+    # The crafted file is real: trusted, it makes Keras go and read the SavedModel.
+    monkeypatch.undo()
+    missing = re.escape(f"SavedModel file does not exist at: {saved_model}")
+    with pytest.raises(OSError, match=missing):
+        tl_templates.load_model(path, safe_mode=False)
 
 
 def test_predict_py_refuses_it_with_one_line_and_no_traceback(tmp_path):

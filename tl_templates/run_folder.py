@@ -13,9 +13,11 @@ Every template's `train.py` begins the same way, with `prepare_output_folder`:
   `--output ANOTHER_FOLDER`. An unfinished run is continued only with its own
   settings (`tl_templates.TrainingRun` checks the rest, with the same words).
 - `--restart` moves the old run aside (nothing is deleted), but only a folder
-  the kit made: one with `run.json`, or an older run's `checkpoints/` or
-  `metrics.json`. An existing folder that holds other files is never trained
-  into and never moved.
+  the kit made: one with `run.json`, or, for a run made before that marker,
+  the kit's own `checkpoints/resume.npz` or a `metrics.json` that records the
+  kit's version or a run. An existing folder that holds other files (another
+  tool's `checkpoints/` or `metrics.json` included) is never trained into and
+  never moved.
 
 Nothing here imports Keras or TensorFlow.
 """
@@ -24,12 +26,19 @@ import datetime
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from tl_templates.atomic import write_json_atomic
 
 METRICS_FILE = "metrics.json"  # written last: its presence marks a finished run
 RUN_FILE = "run.json"  # written first: the marker of a folder the kit made
+# What `tl_templates.TrainingRun` commits after every epoch (see tl_templates/resume.py).
+CHECKPOINT_FILE = "checkpoints/resume.npz"
+# The kit's state and metrics are a few MB at most: larger files are not the kit's.
+_MAX_READ_BYTES = 64 * 1024 * 1024
 _KIT = "tl-templates"
 _WAYS_ON = (
     "To train with the new settings: python train.py --restart (moves the old run aside, "
@@ -150,20 +159,68 @@ def read_run_marker(output_dir):
 
 
 def is_run_folder(output_dir):
-    """True for a folder the kit made: `run.json`, or an older run's checkpoints or metrics."""
+    """True for a folder the kit made, judged by the kit's own files only.
+
+    A run started by this version of the kit has `run.json`. A run made
+    before that marker is recognised by what only the kit writes: the
+    `checkpoints/resume.npz` of `tl_templates.TrainingRun` (a NumPy archive
+    whose `state` entry is the run's JSON state), or a `metrics.json` that
+    is a JSON object recording the kit's version or the run (`write_metrics`).
+    Another tool's `checkpoints/` folder or `metrics.json` does not count.
+
+    Args:
+        output_dir: str or Path. The folder to judge.
+
+    Returns:
+        bool.
+    """
     output_dir = Path(output_dir)
     return (
         read_run_marker(output_dir) is not None
-        or (output_dir / "checkpoints").is_dir()
-        or (output_dir / METRICS_FILE).is_file()
+        or _is_kit_checkpoint(output_dir / CHECKPOINT_FILE)
+        or _is_kit_metrics(output_dir / METRICS_FILE)
+    )
+
+
+def _is_kit_checkpoint(path):
+    """True when `path` is a `resume.npz` that `TrainingRun` wrote: it holds the run's state."""
+    if not path.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("state.npy")
+            if info.file_size > _MAX_READ_BYTES:
+                return False
+            with archive.open(info) as file:
+                state = json.loads(str(np.lib.format.read_array(file, allow_pickle=False)))
+    except (OSError, ValueError, KeyError, EOFError, RecursionError, zipfile.BadZipFile):
+        return False  # json's and NumPy's format errors are ValueErrors
+    return isinstance(state, dict) and {"settings", "epochs_done"} <= set(state)
+
+
+def _is_kit_metrics(path):
+    """True when `path` is a `metrics.json` the kit wrote: it records the kit's version or run."""
+    if not path.is_file() or path.stat().st_size > _MAX_READ_BYTES:
+        return False
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    if not isinstance(metrics, dict):
+        return False
+    # `run_versions` adds "kit_version" (a version string); `write_metrics` adds "run",
+    # the identity copied from run.json: a dict of "settings" and "data" only.
+    run = metrics.get("run")
+    return isinstance(metrics.get("kit_version"), str) or (
+        isinstance(run, dict) and set(run) <= {"settings", "data"}
     )
 
 
 def _refuse_foreign_folder(output_dir, doing):
     raise ValueError(
-        f"{output_dir} exists and holds files, but no run of this kit (no {RUN_FILE}, "
-        f"checkpoints/ or {METRICS_FILE}): {doing} might move or overwrite them. "
-        "Choose an empty or new folder with --output ANOTHER_FOLDER."
+        f"{output_dir} exists and holds files, but no run of this kit (no {RUN_FILE}, and no "
+        f"{CHECKPOINT_FILE} or {METRICS_FILE} the kit wrote): {doing} might move or overwrite "
+        "them. Choose an empty or new folder with --output ANOTHER_FOLDER."
     )
 
 
