@@ -50,13 +50,13 @@ def two_seeded_runs(project, tmp_path_factory):
     moved aside untouched.
     """
     outputs = [tmp_path_factory.mktemp(f"seeded{index}") for index in (1, 2)]
-    (outputs[1] / "metrics.json").write_text('{"test_accuracy": 0.1}')
+    (outputs[1] / "metrics.json").write_text('{"test_accuracy": 0.1, "kit_version": "0.1.0"}')
     processes = [start_training(project, outputs[0]),
                  start_training(project, outputs[1], "--restart")]  # fmt: skip
     logs = [finish(process) for process in processes]
     moved = list(outputs[1].parent.glob(f"{outputs[1].name}-previous-*"))
     assert len(moved) == 1 and f"Moved the previous run to {moved[0]}" in logs[1]
-    assert (moved[0] / "metrics.json").read_text() == '{"test_accuracy": 0.1}'
+    assert (moved[0] / "metrics.json").read_text() == '{"test_accuracy": 0.1, "kit_version": "0.1.0"}'
     return outputs
 
 

@@ -88,7 +88,7 @@ def seeded_runs(baked, tmp_path_factory):
     runs = {}
     for template in TEMPLATES:
         outputs = [tmp_path_factory.mktemp(f"{template}-seeded") for _ in (1, 2)]
-        (outputs[1] / "metrics.json").write_text('{"old": true}')
+        (outputs[1] / "metrics.json").write_text('{"old": true, "kit_version": "0.1.0"}')
         processes = [start(baked, template, outputs[0]),
                      start(baked, template, outputs[1], "--restart")]  # fmt: skip
         logs = [finish(process) for process in processes]
