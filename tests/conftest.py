@@ -1,6 +1,15 @@
 """Shared fixtures and helpers for the test suite (CPU-only, offline)."""
 
+import os
+
 import pytest
+
+from tl_templates import budgets
+
+# Training runs of a few epochs on a few images stay that size: no minimum of
+# steps per phase (the default is 600). Subprocesses (generated projects,
+# notebooks) inherit it; tests of the budgets themselves set it as they need.
+os.environ.setdefault(budgets.MIN_STEPS_VARIABLE, "0")
 
 
 def pytest_addoption(parser):

@@ -89,3 +89,13 @@ def test_bundled_sample_loads():
     sizes = splits.sizes()
     assert sizes["train"] > sizes["validation"] > 0 and sizes["test"] > 0
     assert splits.train[0].shape[1:] == (32, 32, 3)
+
+
+@pytest.mark.parametrize(
+    "count, sizes",
+    [(3, (1, 1, 1)), (10, (8, 1, 1)), (20, (14, 3, 3)), (100, (70, 15, 15)),
+     (1000, (700, 150, 150))],  # fmt: skip
+)
+def test_small_classes_keep_most_examples_for_training(count, sizes):
+    # Held-out shares round down (at least one each): 10 images train on 8, not 6.
+    assert image_folder.split_sizes(count, 0.15, 0.15) == sizes

@@ -169,3 +169,13 @@ def test_epoch_batches_take_one_array_per_task():
         np.testing.assert_array_equal(y["gender"].numpy(), x.numpy()[:, 0] % 2)
     first_epoch = np.concatenate([x.numpy()[:, 0] for x, _ in batches[:2]])
     assert sorted(first_epoch) == list(range(6))
+
+
+def test_a_tie_in_validation_goes_to_the_later_epoch(tmp_path):
+    # On a small validation set many epochs tie; the later one has trained longer.
+    model = build_classifier()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    run = tl_templates.TrainingRun(tmp_path, {"test": 1})
+    for epoch, accuracy in enumerate([0.5, 0.9, 0.9, 0.8], start=1):
+        run.commit(model, model, "scratch", epoch, {"val_accuracy": accuracy}, seconds=0.0)
+    assert run.state["best_epoch"] == 3 and run.state["best"] == 0.9

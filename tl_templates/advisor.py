@@ -24,6 +24,7 @@ one that decided:
 import dataclasses
 import math
 
+from tl_templates.budgets import LEARNING_RATES, learning_rates
 from tl_templates.registry import INPUT_KINDS, get_spec
 
 # A target with at least this many labelled examples is "large": enough to
@@ -44,13 +45,14 @@ FINE_TUNE_TOP_STAGES = 2
 # the low blocks hold generic features (edges, colours, textures).
 TRUNCATE_KEEP_FRACTION = 0.5
 
-# Adam learning rates. The new head learns fast; pretrained blocks are only
-# nudged, so a large step does not destroy what they learned.
-HEAD_LEARNING_RATE = 1e-3
-FINE_TUNE_LEARNING_RATE = 1e-5
-# Truncated networks keep only low, generic blocks: they can move a little more.
-TRUNCATED_FINE_TUNE_LEARNING_RATE = 1e-4
-SCRATCH_LEARNING_RATE = 1e-3
+# Adam learning rates without a backbone (per backbone family, with their
+# evidence: tl_templates.budgets.LEARNING_RATES). The new head learns fast;
+# pretrained blocks are only nudged, so a large step does not destroy what they
+# learned; truncated networks keep only low, generic blocks and move a little more.
+HEAD_LEARNING_RATE = LEARNING_RATES["imagenet"].head
+FINE_TUNE_LEARNING_RATE = LEARNING_RATES["imagenet"].fine_tune
+TRUNCATED_FINE_TUNE_LEARNING_RATE = LEARNING_RATES["imagenet"].truncated
+SCRATCH_LEARNING_RATE = LEARNING_RATES["imagenet"].scratch
 
 STRATEGIES = (
     "feature_extraction",
@@ -301,10 +303,11 @@ def plan_strategy(strategy, backbone=None, reasons=()):
         strategy = "feature_extraction"
     block_names = get_spec(backbone).block_names if backbone else []
     stages = _stages(block_names)
+    rates = learning_rates(backbone)  # the backbone family's measured recipe
     plan = Plan(
         strategy=strategy,
-        head_learning_rate=HEAD_LEARNING_RATE,
-        fine_tune_learning_rate=FINE_TUNE_LEARNING_RATE,
+        head_learning_rate=rates.head,
+        fine_tune_learning_rate=rates.fine_tune,
         trainable_blocks=[],
         truncate_after=None,
         backbone=get_spec(backbone).name if backbone else None,
@@ -319,11 +322,11 @@ def plan_strategy(strategy, backbone=None, reasons=()):
         kept = stages[: max(1, math.ceil(len(stages) * TRUNCATE_KEEP_FRACTION))]
         plan.truncate_after = kept[-1] if kept else None
         plan.trainable_blocks = kept
-        plan.fine_tune_learning_rate = TRUNCATED_FINE_TUNE_LEARNING_RATE
+        plan.fine_tune_learning_rate = rates.truncated
     elif strategy == "fine_tune_all":
         plan.trainable_blocks = list(block_names)
     else:
-        plan.head_learning_rate = SCRATCH_LEARNING_RATE
+        plan.head_learning_rate = rates.scratch
         plan.fine_tune_learning_rate = None
         plan.trainable_blocks = list(block_names)
     if plan.fine_tune_learning_rate is not None and reasons:
@@ -341,6 +344,7 @@ def choose_plan(
     head_learning_rate=None,
     fine_tune_learning_rate=None,
     input_kind=None,
+    pretrained=True,
 ):
     """The plan of a generated project: its config's strategy, blocks and learning rates.
 
@@ -358,6 +362,10 @@ def choose_plan(
             has a fine-tuning phase; None keeps it.
         input_kind: str or None. `"audio"` for the advisor when the backbone
             takes sound; None: the backbone's own kind.
+        pretrained: bool. False when the backbone starts from random weights
+            (`weights = "none"`): whatever the strategy, the plan is then
+            `train_from_scratch`, with its own learning rate and budget (a
+            fine-tuning rate on random weights learns almost nothing).
 
     Returns:
         A `tl_templates.Plan`.
@@ -370,7 +378,13 @@ def choose_plan(
     >>> plan.strategy, plan.trainable_blocks
     ('custom', ['block3'])
     """
-    if strategy == "auto":
+    if not pretrained and strategy != "train_from_scratch":
+        plan = plan_strategy("train_from_scratch", backbone, reasons=[
+            f"weights = \"none\": random weights, so the {strategy} strategy becomes "
+            "train_from_scratch, with its own learning rate, budget and augmentation "
+            "(a fine-tuning learning rate on random weights learns almost nothing).",
+        ])  # fmt: skip
+    elif strategy == "auto":
         plan = advise(
             target_examples=train_examples, similarity=similarity, backbone=backbone,
             input_kind=input_kind,

@@ -312,13 +312,16 @@ def build_multitask_model(
     return MultiTaskModel(images, task_heads(backbone(images)), name=name)
 
 
-def compile_multitask(model, heads, learning_rate, jit_compile=False):
+def compile_multitask(model, heads, learning_rate, jit_compile=False, decay_steps=None):
     """Adam, each head's masked loss and metrics, and the fixed loss weights.
 
     Call again after changing `trainable`: Keras only sees it at compile time.
     `jit_compile=True` compiles the training step with XLA (see
-    `tl_templates.choose_jit_compile`).
+    `tl_templates.choose_jit_compile`). `decay_steps`: the learning rate
+    decays to zero along a cosine over that many steps (None: constant).
     """
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss={head.name: head.loss() for head in heads},

@@ -23,17 +23,17 @@ import keras
 import tensorflow as tf
 
 from tl_templates.atomic import atomic_path
-from tl_templates.blocks import set_trainable
+from tl_templates.budgets import phase_budgets
 from tl_templates.distribute import in_model_scope
 from tl_templates.multitask import compile_multitask
 from tl_templates.resume import TrainingRun
 from tl_templates.training import (
+    augmentation_layer,
     backbone_features,
     data_fingerprint,
-    default_augmentation,
     epoch_batches,
-    plan_phases,
     read_history,
+    set_phase_trainable,
     steps_per_epoch,
 )
 
@@ -48,6 +48,8 @@ class TaskPhaseResult:
     final_val_task_loss: float
     seconds: float
     cached_features: bool = False
+    steps: int = 0  # optimizer steps the phase's budget asked for
+    learning_rate: float = 0.0  # the first step's; it decays to zero on a cosine
 
 
 def task_loss(logs, heads, prefix="val_"):
@@ -120,6 +122,7 @@ def train_multitask(
     resume=True,
     extra_settings=None,
     jit_compile=False,
+    min_steps=None,
 ):
     """Trains a multi-task model the way `plan` says, writing history, logs and checkpoints.
 
@@ -141,7 +144,11 @@ def train_multitask(
         batch_size: int. Examples per step.
         output_dir: str or Path. Gets `history.csv`, `logs/` (TensorBoard)
             and `checkpoints/` (`best.weights.h5` and the resume state).
-        augment: bool. Random shifts, rotations and zooms on the training images.
+        augment: bool or `"auto"`. Random shifts, rotations and zooms on the
+            training images: in every phase, or (`"auto"`) in the phases that
+            train backbone blocks. On small data each epoch makes several
+            passes, so that every phase runs at least
+            `tl_templates.budgets.MIN_STEPS` steps.
         seed: int. Shuffling and augmentation seed.
         verbose: int. Keras progress output (0 silent, 1 bars, 2 a line per epoch).
         restore_best: bool. End with the weights of the best validation epoch.
@@ -153,18 +160,24 @@ def train_multitask(
             is not continued either.
         jit_compile: bool. Compile training steps with XLA (see
             `tl_templates.choose_jit_compile`).
+        min_steps: int or None. Optimizer steps at least of a phase that
+            trains blocks; None: `tl_templates.budgets.MIN_STEPS` (600), or the
+            `TL_TEMPLATES_MIN_STEPS` environment variable; 0: epochs alone.
 
     Returns:
         A list of `tl_templates.multitask_training.TaskPhaseResult`.
     """
     output_dir = Path(output_dir)
+    steps = steps_per_epoch(len(train[0]), batch_size)  # in one pass through the data
+    budgets = phase_budgets(plan, head_epochs, fine_tune_epochs, steps, augment, min_steps)
     settings = {
         "plan": plan.to_dict(),
         "heads": _head_settings(heads),
         "head_epochs": head_epochs,
         "fine_tune_epochs": fine_tune_epochs,
+        "passes_per_epoch": [budget.passes_per_epoch for budget in budgets],
         "batch_size": batch_size,
-        "augment": bool(augment),
+        "augment": augment,
         "seed": seed,
         "data": data_fingerprint(
             train[0], *_sorted_arrays(train[1]), validation[0], *_sorted_arrays(validation[1])
@@ -174,19 +187,15 @@ def train_multitask(
     run = TrainingRun(output_dir, settings, monitor="val_task_loss", mode="min", resume=resume)
     if run.restore(model) and verbose:
         print(f"Resuming after epoch {run.epochs_done} ({run.state['phase']}) from {output_dir}")
-    augmentation = default_augmentation(seed) if augment else None
+    if verbose:
+        print("Budget: " + "; ".join(budget.describe(steps) for budget in budgets))
     validation_data = make_task_dataset(*validation, batch_size)
-    phases = plan_phases(plan, head_epochs, fine_tune_epochs)
-    for phase, first, last in phases:
+    for budget in budgets:
+        phase, first, last = budget.name, budget.first_epoch, budget.last_epoch
         if run.epochs_done >= last:
             continue  # finished before an interruption
-        if phase == "scratch":
-            set_trainable(model, plan.trainable_blocks, bn_trainable=True)
-        elif phase == "fine_tuning":
-            set_trainable(model, plan.trainable_blocks)
-        else:
-            set_trainable(model, [])  # phase 1: the whole backbone frozen
-        if phase == "feature_extraction" and not augment:
+        set_phase_trainable(model, plan, phase)
+        if phase == "feature_extraction" and not budget.augment:
             # The frozen backbone's outputs never change in this phase: compute
             # them once and train the heads (a model of their own) on them.
             fitted = model.get_layer("heads")
@@ -199,18 +208,21 @@ def train_multitask(
         else:
             fitted, inputs, phase_validation = model, train[0], validation_data
             commit = run.callback(model, model, phase)
-            phase_augmentation = augmentation
-        learning_rate = plan.fine_tune_learning_rate if phase == "fine_tuning" else None
+            phase_augmentation = augmentation_layer(budget.augment, None, seed)
+        passes = budget.passes_per_epoch
         compile_multitask(
-            fitted, heads, learning_rate or plan.head_learning_rate, jit_compile=jit_compile
-        )
+            fitted, heads, budget.learning_rate, jit_compile=jit_compile,
+            decay_steps=budget.epochs * passes * steps,
+        )  # fmt: skip
         start = max(first, run.epochs_done)  # later than `first` when resuming
         fitted.fit(
-            epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
+            # Epoch e is passes e * passes ... (e + 1) * passes - 1 through the data.
+            epoch_batches(inputs, train[1], batch_size, seed, start * passes, last * passes,
+                          phase_augmentation),
             validation_data=phase_validation,
             initial_epoch=start,
             epochs=last,
-            steps_per_epoch=steps_per_epoch(len(inputs), batch_size),
+            steps_per_epoch=passes * steps,
             shuffle=False,  # epoch_batches shuffles, the same way when resuming
             callbacks=[
                 TaskLossLogs(model, heads),  # first: the commit records what it adds
@@ -228,13 +240,14 @@ def train_multitask(
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model.load_weights(run.best_path)
     results = []
-    for phase, _, _ in phases:
-        summary = run.phase_summary(phase)
+    for budget in budgets:
+        summary = run.phase_summary(budget.name)
         if summary["epochs"]:
-            cached = phase == "feature_extraction" and not augment
+            cached = budget.name == "feature_extraction" and not budget.augment
             results.append(
-                TaskPhaseResult(phase, summary["epochs"], summary["best"], summary["final"],
-                                summary["seconds"], cached)
+                TaskPhaseResult(budget.name, summary["epochs"], summary["best"], summary["final"],
+                                summary["seconds"], cached, budget.epochs * budget.passes_per_epoch
+                                * steps, budget.learning_rate)
             )  # fmt: skip
     return results
 

@@ -64,6 +64,8 @@ class BackboneSpec:
         frozen: bool. True for a SavedModel whose weights cannot train (one
             frozen block): only feature extraction applies, and there is no
             random initialisation.
+        family: str. Whose training recipe (learning rates) applies:
+            `"imagenet"`, `"lab"` or `"audioset"` (`tl_templates.budgets`).
     """
 
     name: str
@@ -78,6 +80,7 @@ class BackboneSpec:
     constructor_kwargs: tuple = ()
     input_kind: str = "image"
     frozen: bool = False
+    family: str = "imagenet"
 
     def input_shape(self, size=None):
         """The input shape for `size` (default: `default_input_size`):
@@ -318,6 +321,7 @@ _LAB_SPECS = (
         pretrained="lab_glyphs/lab_glyphs.weights.h5",
         source_examples=LAB_GLYPHS_SOURCE_IMAGES,
         description="Lab CNN, 0.35M params, pretrained offline on rendered characters",
+        family="lab",
     ),
 )
 
@@ -344,6 +348,7 @@ _AUDIO_SPECS = (
         source_examples=AUDIOSET_CLIPS,
         description="YAMNet (MobileNetV1 on log-mel patches), 3.2M params, AudioSet weights",
         input_kind="audio",
+        family="audioset",
     ),
     BackboneSpec(
         name="yamnet_hub",
@@ -357,6 +362,7 @@ _AUDIO_SPECS = (
         description="YAMNet from TensorFlow Hub: one frozen block, 1024-d embeddings",
         input_kind="audio",
         frozen=True,
+        family="audioset",
     ),
     BackboneSpec(
         name="lab_speech",
@@ -369,6 +375,7 @@ _AUDIO_SPECS = (
         source_examples=LAB_SPEECH_SOURCE_CLIPS,
         description="Lab audio CNN, 0.25M params, pretrained offline on synthesized words",
         input_kind="audio",
+        family="lab",
     ),
 )
 

@@ -313,8 +313,11 @@ class TrainingRun:
             )
         score = row.get(self.monitor, math.nan)
         best = self.state["best"]
+        # A tie goes to the later epoch: on a small validation set many epochs tie,
+        # and a later one has trained longer, its learning rate decayed further
+        # and its BatchNormalization statistics caught up with its weights.
         improved = not math.isnan(score) and (
-            best is None or (score > best if self.mode == "max" else score < best)
+            best is None or (score >= best if self.mode == "max" else score <= best)
         )
 
         identities = {id(variable): index for index, variable in enumerate(model.variables)}

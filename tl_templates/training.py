@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from tl_templates.atomic import atomic_path, write_csv_atomic
 from tl_templates.blocks import block_names, find_backbone, set_trainable
+from tl_templates.budgets import phase_budgets
 from tl_templates.caching import last_frozen_block, split_at_block
 from tl_templates.distribute import in_model_scope
 from tl_templates.pipelines import batch_augment_prefetch
@@ -121,6 +122,8 @@ class PhaseResult:
     final_val_accuracy: float
     seconds: float
     cached_features: bool = False
+    steps: int = 0  # optimizer steps the phase's budget asked for
+    learning_rate: float = 0.0  # the first step's; it decays to zero on a cosine
 
 
 def head_model(model):
@@ -258,13 +261,31 @@ def data_fingerprint(*arrays):
 
 
 def plan_phases(plan, head_epochs, fine_tune_epochs):
-    """`[(phase name, first epoch, last epoch)]`, epochs counted over the run."""
-    if plan.strategy == "train_from_scratch":
-        return [("scratch", 0, head_epochs + fine_tune_epochs)]
-    phases = [("feature_extraction", 0, head_epochs)]
-    if plan.fine_tune_learning_rate is not None and fine_tune_epochs > 0:
-        phases.append(("fine_tuning", head_epochs, head_epochs + fine_tune_epochs))
-    return phases
+    """`[(phase name, first epoch, last epoch)]`, epochs counted over the run.
+
+    `tl_templates.budgets.phase_budgets` adds each phase's passes per epoch,
+    learning rate and augmentation.
+    """
+    return [(budget.name, budget.first_epoch, budget.last_epoch)
+            for budget in phase_budgets(plan, head_epochs, fine_tune_epochs, steps_per_pass=1)]
+
+
+def set_phase_trainable(model, plan, phase):
+    """Which blocks train in `phase`: none in feature extraction, the plan's
+    otherwise; BatchNormalization trains only from scratch."""
+    if phase == "scratch":
+        set_trainable(model, plan.trainable_blocks, bn_trainable=True)
+    elif phase == "fine_tuning":
+        set_trainable(model, plan.trainable_blocks)
+    else:
+        set_trainable(model, [])  # phase 1: the whole backbone frozen
+
+
+def augmentation_layer(augment, augmentation, seed):
+    """The layer that augments training batches, or None when nothing is augmented."""
+    if not augment:
+        return None
+    return augmentation if augmentation is not None else default_augmentation(seed)
 
 
 @in_model_scope  # the optimizers and the head model go where the model's variables are
@@ -279,6 +300,7 @@ def train_classifier(
     batch_size,
     output_dir,
     augment=False,
+    augmentation=None,
     seed=0,
     verbose=1,
     restore_best=True,
@@ -286,6 +308,7 @@ def train_classifier(
     extra_settings=None,
     cache_frozen_blocks=True,
     jit_compile=False,
+    min_steps=None,
 ):
     """Trains `model` the way `plan` says, writing history, logs and checkpoints.
 
@@ -303,15 +326,21 @@ def train_classifier(
         validation: tuple. Same, used to pick the best epoch.
         head_epochs: int. Phase 1 epochs (feature extraction).
         fine_tune_epochs: int. Phase 2 epochs; `train_from_scratch` trains
-            `head_epochs + fine_tune_epochs` epochs in a single phase.
+            `head_epochs + fine_tune_epochs` epochs in a single phase. On
+            small data each epoch makes several passes, so that every phase
+            runs at least `min_steps` steps (the head phase half).
         batch_size: int. Examples per step; under a `tf.distribute` strategy, over all
             replicas together (`tl_templates.global_batch_size`).
         output_dir: str or Path. Gets `history.csv`, `logs/` (TensorBoard) and
             `checkpoints/` (`best.weights.h5` and the resume state).
-        augment: bool or keras.layers.Layer. True: random shifts, rotations
-            and zooms on the training images; a layer (such as
-            `tl_templates.AudioAugmentation` for waveforms): that layer,
-            called with `training=True` on each training batch.
+        augment: bool, `"auto"` or keras.layers.Layer. True: every phase's
+            training batches are augmented; `"auto"`: the phases that train
+            backbone blocks (the head phase then trains on cached features);
+            a layer: True, with that layer.
+        augmentation: keras.layers.Layer or None. What augments a batch
+            (called with `training=True`), such as
+            `tl_templates.AudioAugmentation` for waveforms; None: random
+            shifts, rotations and zooms of images.
         seed: int. Shuffling and augmentation seed.
         verbose: int. Keras progress output (0 silent, 1 bars, 2 a line per epoch).
         restore_best: bool. End with the weights of the best validation epoch
@@ -330,17 +359,26 @@ def train_classifier(
             False: every step runs the whole model.
         jit_compile: bool. Compile training steps with XLA (see
             `tl_templates.choose_jit_compile`).
+        min_steps: int or None. Optimizer steps at least of a phase that
+            trains blocks; None: `tl_templates.budgets.MIN_STEPS` (600), or the
+            `TL_TEMPLATES_MIN_STEPS` environment variable; 0: epochs alone.
 
     Returns:
         A list of `tl_templates.training.PhaseResult`.
     """
     output_dir = Path(output_dir)
+    if isinstance(augment, keras.layers.Layer):
+        augment, augmentation = True, augment
+    steps = steps_per_epoch(len(train[1]), batch_size)  # in one pass through the data
+    budgets = phase_budgets(plan, head_epochs, fine_tune_epochs, steps, augment, min_steps)
     settings = {
         "plan": plan.to_dict(),
         "head_epochs": head_epochs,
         "fine_tune_epochs": fine_tune_epochs,
+        "passes_per_epoch": [budget.passes_per_epoch for budget in budgets],
         "batch_size": batch_size,
-        "augment": augment if isinstance(augment, bool) else type(augment).__name__,
+        "augment": augment,
+        "augmentation": None if augmentation is None else type(augmentation).__name__,
         "seed": seed,
         "cache_frozen_blocks": cache_frozen_blocks,
         "data": data_fingerprint(*train, *validation),
@@ -349,25 +387,19 @@ def train_classifier(
     run = TrainingRun(output_dir, settings, history_fields=HISTORY_FIELDS, resume=resume)
     if run.restore(model) and verbose:
         print(f"Resuming after epoch {run.epochs_done} ({run.state['phase']}) from {output_dir}")
-    if isinstance(augment, keras.layers.Layer):
-        augmentation = augment
-    else:
-        augmentation = default_augmentation(seed) if augment else None
+    if verbose:
+        print("Budget: " + "; ".join(budget.describe(steps) for budget in budgets))
     validation_data = make_dataset(*validation, batch_size)
     cached_phases = set()
     best = _BestInMemory(run, model)
-    for phase, first, last in plan_phases(plan, head_epochs, fine_tune_epochs):
-        if phase == "scratch":
-            set_trainable(model, plan.trainable_blocks, bn_trainable=True)
-        elif phase == "fine_tuning":
-            set_trainable(model, plan.trainable_blocks)
-        else:
-            set_trainable(model, [])  # phase 1: the whole backbone frozen
+    for budget in budgets:
+        phase, first, last = budget.name, budget.first_epoch, budget.last_epoch
+        set_phase_trainable(model, plan, phase)
         # Frozen blocks below the first trainable one give the same outputs at
         # every epoch (no augmentation, BatchNormalization in inference mode):
         # compute them once and train the rest of the model on them.
         cut = None
-        if cache_frozen_blocks and not augment and phase != "scratch":
+        if cache_frozen_blocks and not budget.augment and phase != "scratch":
             cut = cacheable_cut(model, len(train[1]) + len(validation[1]))
         if cut is not None:
             cached_phases.add(phase)
@@ -384,20 +416,21 @@ def train_classifier(
         else:
             fitted, inputs, phase_validation = model, train[0], validation_data
             commit = run.callback(model, model, phase)
-            phase_augmentation = augmentation
-        learning_rate = plan.fine_tune_learning_rate if phase == "fine_tuning" else None
-        steps = steps_per_epoch(len(train[1]), batch_size)
+            phase_augmentation = augmentation_layer(budget.augment, augmentation, seed)
+        passes = budget.passes_per_epoch
         compile_classifier(
-            fitted, learning_rate or plan.head_learning_rate,
-            decay_steps=(last - first) * steps, jit_compile=jit_compile,
+            fitted, budget.learning_rate,
+            decay_steps=budget.epochs * passes * steps, jit_compile=jit_compile,
         )  # fmt: skip
         start = max(first, run.epochs_done)  # later than `first` when resuming
         fitted.fit(
-            epoch_batches(inputs, train[1], batch_size, seed, start, last, phase_augmentation),
+            # Epoch e is passes e * passes ... (e + 1) * passes - 1 through the data.
+            epoch_batches(inputs, train[1], batch_size, seed, start * passes, last * passes,
+                          phase_augmentation),
             validation_data=phase_validation,
             initial_epoch=start,
             epochs=last,
-            steps_per_epoch=steps,
+            steps_per_epoch=passes * steps,
             shuffle=False,  # epoch_batches shuffles, the same way when resuming
             callbacks=[commit, best, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
             verbose=verbose,
@@ -413,12 +446,13 @@ def train_classifier(
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model.load_weights(run.best_path)
     results = []
-    for phase, _, _ in plan_phases(plan, head_epochs, fine_tune_epochs):
-        summary = run.phase_summary(phase)
+    for budget in budgets:
+        summary = run.phase_summary(budget.name)
         if summary["epochs"]:
             results.append(
-                PhaseResult(phase, summary["epochs"], summary["best"], summary["final"],
-                            summary["seconds"], phase in cached_phases)
+                PhaseResult(budget.name, summary["epochs"], summary["best"], summary["final"],
+                            summary["seconds"], budget.name in cached_phases,
+                            budget.epochs * budget.passes_per_epoch * steps, budget.learning_rate)
             )  # fmt: skip
     return results
 
