@@ -9,6 +9,7 @@ import pytest
 from helpers import write_image_folder
 
 from tl_templates import paths, projects
+from tl_templates.advisor import plan_strategy
 
 try:
     import tomllib
@@ -159,15 +160,18 @@ def test_generated_project_trains_on_its_own_folder_and_passes_its_tests(default
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((output / "metrics.json").read_text())
-    assert metrics["strategy"] == "fine_tune_top"
     assert metrics["class_names"] == ["circle", "cross", "square"]
-    assert metrics["trainable_blocks"] and metrics["weights"] == "none"
-    assert [phase["name"] for phase in metrics["phases"]] == ["feature_extraction", "fine_tuning"]
-    history = (output / "history.csv").read_text().splitlines()
-    assert [line.split(",")[:2] for line in history[1:]] == [
-        ["1", "feature_extraction"],
-        ["2", "fine_tuning"],
+    # Random weights train from scratch with the scratch recipe, whatever the strategy:
+    # a fine-tuning learning rate on random weights learns almost nothing.
+    assert metrics["strategy"] == "train_from_scratch" and metrics["weights"] == "none"
+    assert metrics["plan"]["reasons"][0].startswith('weights = "none"')
+    scratch_rate = plan_strategy("train_from_scratch", "lab_glyphs").head_learning_rate
+    assert scratch_rate > plan_strategy("fine_tune_all", "lab_glyphs").fine_tune_learning_rate
+    assert [(phase["name"], phase["learning_rate"]) for phase in metrics["phases"]] == [
+        ("scratch", scratch_rate)
     ]
+    history = (output / "history.csv").read_text().splitlines()
+    assert [line.split(",")[:2] for line in history[1:]] == [["1", "scratch"], ["2", "scratch"]]
 
 
 @pytest.mark.parametrize("problem", ["corrupt image", "empty class folder"])

@@ -29,7 +29,10 @@ class Config:
     data_dir: str = "data/sample"  # one sub-folder of images per class; relative to this folder
     validation_fraction: float = 0.15  # share of each class used to pick the best epoch
     test_fraction: float = 0.15  # share of each class kept for the final test
-    augment: bool = False  # random shifts, rotations, zooms (turns off feature caching)
+    # Random shifts, rotations and zooms of the training images. "auto": in the phases
+    # that train backbone blocks (fine-tuning, from scratch); the head phase then trains
+    # on cached features. true: every phase; false: none.
+    augment: bool | str = "auto"
 
     # Transfer strategy
     strategy: str = "auto"  # auto: the advisor decides from your data; or a strategy name
@@ -38,11 +41,17 @@ class Config:
     truncate_after: str = ""  # strategy "custom": last block kept ("" keeps all)
 
     # Training
+    # A phase runs its epochs and at least a minimum of steps (300 for the head, 600 for
+    # fine-tuning and from scratch): on a small data set each epoch then makes several
+    # passes through the images (README: "Budgets").
     head_epochs: int = 30  # phase 1: new head on the frozen backbone (cheap when cached)
     fine_tune_epochs: int = 10  # phase 2: unfrozen blocks, small learning rate
     batch_size: int = 32  # examples per step on each replica (a step takes batch_size x replicas)
-    head_learning_rate: float | None = None  # None: the plan's (1e-3)
-    fine_tune_learning_rate: float | None = None  # None: the plan's (1e-5 or 1e-4)
+    # None: the backbone family's measured rates (`tl-templates backbones` family;
+    # lab networks 3e-3 head, 3e-4 fine-tuning, 3e-3 from scratch; ImageNet networks
+    # 1e-3, 1e-5, 1e-3). Every phase decays its rate to zero on a cosine.
+    head_learning_rate: float | None = None  # phase 1, and the single phase from scratch
+    fine_tune_learning_rate: float | None = None  # phase 2
     seed: int = 42  # same seed, same split and same initial head
     deterministic: bool = False  # identical numbers on every run (slower on GPU); --seed sets it
 

@@ -6,24 +6,18 @@ import tl_templates
 
 
 def choose_plan(config, train_examples):
-    """What to train and with which learning rates (see README: the four cases)."""
-    if config.strategy == "auto":
-        plan = tl_templates.advise(
-            target_examples=train_examples, similarity=config.similarity, backbone=config.backbone
-        )
-    elif config.strategy == "custom":
-        plan = tl_templates.plan_strategy("fine_tune_all", config.backbone)
-        plan.strategy = "custom"
-        plan.trainable_blocks = [name for name, trains in config.blocks.items() if trains]
-        plan.truncate_after = config.truncate_after or None
-        plan.reasons = ["Your own choice of blocks: the [blocks] table of config.toml."]
-    else:
-        plan = tl_templates.plan_strategy(config.strategy, config.backbone)
-    if config.head_learning_rate is not None:
-        plan.head_learning_rate = config.head_learning_rate
-    if config.fine_tune_learning_rate is not None and plan.fine_tune_learning_rate is not None:
-        plan.fine_tune_learning_rate = config.fine_tune_learning_rate
-    return plan
+    """What to train and with which learning rates (see README: the four cases).
+
+    `weights = "none"` (random weights) always gives train_from_scratch, with
+    its own learning rate and budget, whatever the strategy.
+    """
+    return tl_templates.choose_plan(
+        config.strategy, config.backbone, train_examples, similarity=config.similarity,
+        blocks=config.blocks, truncate_after=config.truncate_after,
+        head_learning_rate=config.head_learning_rate,
+        fine_tune_learning_rate=config.fine_tune_learning_rate,
+        pretrained=config.weights_argument is not None,
+    )  # fmt: skip
 
 
 def build_model(config, plan, num_classes):

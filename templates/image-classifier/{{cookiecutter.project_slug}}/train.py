@@ -81,15 +81,39 @@ def main(argv=None):
     precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
     jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
     print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
-    with strategy.scope():  # the model's variables live on every replica
-        model = build_model(config, plan, num_classes=len(splits.class_names))
-    phases = tl_templates.train_classifier(
-        model, plan, splits.train, splits.validation,
-        head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
-        batch_size=batch_size, output_dir=output, augment=config.augment,
-        seed=config.seed, verbose=2 if args.quiet else 1, jit_compile=jit_compile,
-        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
-    )  # fmt: skip
+
+    # strategy = "auto" checks the advisor on your data: on a small data set it also
+    # trains the neighbouring strategies (each in outputs/candidates/) and keeps the
+    # advisor's plan unless another is clearly better on validation.
+    candidates = [plan]
+    if config.strategy == "auto":
+        candidates = tl_templates.auto_candidates(
+            plan, train_examples=len(splits.train[1]), pretrained=config.weights_argument is not None
+        )
+    trained = {}
+    for candidate in candidates:
+        folder = output if len(candidates) == 1 else output / "candidates" / candidate.strategy
+        with strategy.scope():  # the model's variables live on every replica
+            model = build_model(config, candidate, num_classes=len(splits.class_names))
+        phases = tl_templates.train_classifier(
+            model, candidate, splits.train, splits.validation,
+            head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
+            batch_size=batch_size, output_dir=folder, augment=config.augment,
+            seed=config.seed, verbose=2 if args.quiet else 1, jit_compile=jit_compile,
+            extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+        )  # fmt: skip
+        trained[candidate.strategy] = (candidate, model, phases)
+    auto = None
+    if len(candidates) > 1:
+        scores = {name: max(phase.best_val_accuracy for phase in phases)
+                  for name, (_, _, phases) in trained.items()}  # fmt: skip
+        auto = tl_templates.pick_by_validation(plan.strategy, scores, len(splits.validation[1]))
+        print(f"\n{auto.describe()}")
+        # The kept run's history is the project's history.
+        chosen_history = output / "candidates" / auto.strategy / "history.csv"
+        tl_templates.write_text_atomic(output / "history.csv", chosen_history.read_text())
+    plan, model, phases = trained[auto.strategy if auto else plan.strategy]
+
     test_images, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
         test_images.astype("float32"), test_labels, batch_size=batch_size, verbose=0
@@ -105,6 +129,8 @@ def main(argv=None):
     tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
     metrics = {
         "test_accuracy": test_accuracy,
+        # The 95% interval of an accuracy measured on few images (Wilson).
+        "test_accuracy_interval": tl_templates.accuracy_with_interval(test_accuracy, len(test_labels)),
         "test_loss": test_loss,
         "strategy": plan.strategy,
         "trainable_blocks": plan.trainable_blocks,
@@ -118,6 +144,7 @@ def main(argv=None):
         "phases": [{key: value for key, value in vars(phase).items() if key != "seconds"}
                    for phase in phases],
         "plan": plan.to_dict(),
+        "auto": auto.to_dict() if auto else None,  # what strategy "auto" compared
     }
     # With the settings and the data fingerprint it came from (from run.json).
     metrics = tl_templates.write_metrics(output, metrics)
@@ -126,7 +153,9 @@ def main(argv=None):
     for phase in phases:
         print(f"  {phase.name:<18} best validation accuracy {phase.best_val_accuracy:.3f}"
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
-    print(f"  test accuracy      {test_accuracy:.3f} on {len(test_labels)} held-out images")
+    if auto:
+        print(f"  strategy           {plan.strategy} ({auto.reason})")
+    print(f"  test accuracy      {tl_templates.describe_accuracy(test_accuracy, len(test_labels), 'images')}")
     print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
           "labels.txt, timing.json, logs/ (tensorboard --logdir outputs/logs)")
     return metrics
