@@ -95,6 +95,7 @@ EXPECTED_PUBLIC_SURFACE = [
     "sliding_windows",
     "split_examples",
     "target_statistics",
+    "train_candidates",
     "train_classifier",
     "train_multitask",
     "truncate_backbone",

@@ -26,6 +26,7 @@ _EXPORTS = {
     "AutoChoice": "tl_templates.auto_strategy",
     "auto_candidates": "tl_templates.auto_strategy",
     "pick_by_validation": "tl_templates.auto_strategy",
+    "train_candidates": "tl_templates.auto_strategy",
     "phase_budgets": "tl_templates.budgets",
     "accuracy_with_interval": "tl_templates.intervals",
     "describe_accuracy": "tl_templates.intervals",

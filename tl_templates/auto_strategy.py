@@ -18,6 +18,7 @@ import dataclasses
 import math
 
 from tl_templates.advisor import LARGE_TARGET_MIN_EXAMPLES, plan_strategy
+from tl_templates.atomic import write_text_atomic
 
 # The strategies tried next to the advisor's choice: one step more or less
 # of the backbone trained.
@@ -129,3 +130,39 @@ def pick_by_validation(prior, scores, validation_examples):
             f"validation, within two standard errors ({margin:.3f}), which is noise."
         )
     return AutoChoice(prior, prior, dict(scores), validation_examples, reason)
+
+
+def best_validation_accuracy(phases):
+    """The best validation accuracy over a run's phases (`train_classifier`'s results)."""
+    return max(phase.best_val_accuracy for phase in phases)
+
+
+def train_candidates(candidates, train_one, output_dir, validation_examples):
+    """Trains each candidate plan and keeps one (`pick_by_validation`).
+
+    Args:
+        candidates: list. Plans, the advisor's first (`auto_candidates`).
+        train_one: callable. `train_one(plan, folder)` builds and trains a
+            model for `plan`, writing its run to `folder`; returns
+            `(model, phases)` as `tl_templates.train_classifier` does.
+        output_dir: Path. One candidate trains here; several train in
+            `output_dir/candidates/<strategy>/`, and the kept one's
+            `history.csv` is copied to `output_dir`.
+        validation_examples: int. Size of the validation split.
+
+    Returns:
+        `(plan, model, phases, choice)`: the kept candidate, its trained model
+        and phases, and the `AutoChoice` (None with a single candidate).
+    """
+    if len(candidates) == 1:
+        return (candidates[0], *train_one(candidates[0], output_dir), None)
+    trained = {}
+    for candidate in candidates:
+        folder = output_dir / "candidates" / candidate.strategy
+        trained[candidate.strategy] = (candidate, *train_one(candidate, folder))
+    scores = {name: best_validation_accuracy(phases) for name, (_, _, phases) in trained.items()}
+    choice = pick_by_validation(candidates[0].strategy, scores, validation_examples)
+    # The kept run's history is the project's history.
+    history = output_dir / "candidates" / choice.strategy / "history.csv"
+    write_text_atomic(output_dir / "history.csv", history.read_text())
+    return (*trained[choice.strategy], choice)

@@ -82,37 +82,32 @@ def main(argv=None):
     jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
     print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
 
+    def train_one(plan, folder):
+        """Builds the model for `plan` and trains it, writing its run to `folder`."""
+        with strategy.scope():  # the model's variables live on every replica
+            model = build_model(config, plan, num_classes=len(splits.class_names))
+        phases = tl_templates.train_classifier(
+            model, plan, splits.train, splits.validation,
+            head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
+            batch_size=batch_size, output_dir=folder, augment=config.augment,
+            seed=config.seed, verbose=2 if args.quiet else 1, jit_compile=jit_compile,
+            extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+        )  # fmt: skip
+        return model, phases
+
     # strategy = "auto" checks the advisor on your data: on a small data set it also
     # trains the neighbouring strategies (each in outputs/candidates/) and keeps the
     # advisor's plan unless another is clearly better on validation.
     candidates = [plan]
     if config.strategy == "auto":
         candidates = tl_templates.auto_candidates(
-            plan, train_examples=len(splits.train[1]), pretrained=config.weights_argument is not None
+            plan, len(splits.train[1]), pretrained=config.weights_argument is not None
         )
-    trained = {}
-    for candidate in candidates:
-        folder = output if len(candidates) == 1 else output / "candidates" / candidate.strategy
-        with strategy.scope():  # the model's variables live on every replica
-            model = build_model(config, candidate, num_classes=len(splits.class_names))
-        phases = tl_templates.train_classifier(
-            model, candidate, splits.train, splits.validation,
-            head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
-            batch_size=batch_size, output_dir=folder, augment=config.augment,
-            seed=config.seed, verbose=2 if args.quiet else 1, jit_compile=jit_compile,
-            extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
-        )  # fmt: skip
-        trained[candidate.strategy] = (candidate, model, phases)
-    auto = None
-    if len(candidates) > 1:
-        scores = {name: max(phase.best_val_accuracy for phase in phases)
-                  for name, (_, _, phases) in trained.items()}  # fmt: skip
-        auto = tl_templates.pick_by_validation(plan.strategy, scores, len(splits.validation[1]))
+    plan, model, phases, auto = tl_templates.train_candidates(
+        candidates, train_one, output, validation_examples=len(splits.validation[1])
+    )
+    if auto:
         print(f"\n{auto.describe()}")
-        # The kept run's history is the project's history.
-        chosen_history = output / "candidates" / auto.strategy / "history.csv"
-        tl_templates.write_text_atomic(output / "history.csv", chosen_history.read_text())
-    plan, model, phases = trained[auto.strategy if auto else plan.strategy]
 
     test_images, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
