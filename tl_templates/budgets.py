@@ -74,15 +74,17 @@ class LearningRates:
 
 
 LEARNING_RATES = {
-    # Measured here: measure_transfer.py picks each rate on validation, 3 seeds
-    # x 5/10/20 per class on real MNIST; transfer.json records the picks.
+    # Measured here: each lab network's measure_transfer.py picks the rates on
+    # validation (3 seeds x 5/10/20 MNIST digits a class for lab_glyphs, x 5/10
+    # clips a class for lab_speech); transfer.json records the picks.
     "lab": LearningRates(
-        head=3e-3,
-        fine_tune=3e-4,  # picked over 1e-4 in 7 of 9 runs (every block, BN frozen)
+        head=3e-3,  # measure_transfer's head rate (300 steps on cached features)
+        fine_tune=3e-4,  # picked over 1e-4 in 7 of 9 image runs, 4 of 6 audio runs
         truncated=3e-4,
-        scratch=3e-3,  # picked over 1e-3 in 6 of 9 runs
-        evidence="data/lab_glyphs/transfer.json (learning rates picked on validation) "
-        "and the template sweep in data/lab_glyphs/CARD.md",
+        scratch=3e-3,  # picked over 1e-3 in 6 of 9 image runs, 4 of 6 audio runs
+        evidence="data/lab_glyphs/transfer.json and data/lab_speech/transfer.json "
+        "(learning rates picked on validation), checked through the image template "
+        "by benchmarks/template_vs_library.py (data/lab_glyphs/CARD.md)",
     ),
     # Not measurable offline (no ImageNet weights here): the Keras
     # transfer-learning guide's values (head 1e-3; whole network 1e-5 after

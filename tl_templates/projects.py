@@ -199,7 +199,11 @@ def quickstart(project_dir="tl-quickstart"):
     )
     for phase in metrics["phases"]:
         print(f"  {phase['name']}: best validation accuracy {phase['best_val_accuracy']:.3f}")
-    print(f"  test accuracy: {metrics['test_accuracy']:.3f}")
+    if metrics.get("auto"):
+        print(f"  auto: {metrics['auto']['reason']}")
+    interval = metrics["test_accuracy_interval"]
+    print(f"  test accuracy: {metrics['test_accuracy']:.3f} (95% CI {interval['low']:.3f}-"
+          f"{interval['high']:.3f} on {interval['examples']} held-out images)")  # fmt: skip
     print(f"  project: {project_dir}")
     print(f"  results: {project_dir / 'outputs'}")
     print("Next: cd into the project, read README.md, then python train.py --data YOUR_IMAGES")
