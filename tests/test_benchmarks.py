@@ -67,3 +67,21 @@ def test_benchmark_runs_tiny_and_ends_with_a_json_line(name, capsys):
     for key in FIGURES[name]:
         assert figures[key] is not None and key.islower()
     assert all(key == key.lower() and " " not in key for key in figures)
+
+
+def test_template_vs_library_runs_a_generated_project_and_ends_with_a_json_line():
+    # 3 digits a class: the project trains on 1, validates on 1 and tests on 1; the
+    # suite's TL_TEMPLATES_MIN_STEPS=0 keeps the runs tiny. The figures are not asserted.
+    run = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "template_vs_library.py"), "--shots", "3",
+         "--no-library"],
+        capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.strip().splitlines()
+    assert lines[-2].startswith("| 3 | ")  # the table for a reader, then the JSON line
+    row = json.loads(lines[-1])["rows"]["3"]
+    assert row["template_scratch"]["strategy"] == "train_from_scratch"
+    for run_name in ("template_default", "template_scratch"):
+        assert 0 <= row[run_name]["held_out_accuracy"] <= 1
+        assert row[run_name]["own_test_examples"] == 10
