@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -67,7 +67,7 @@ if QUICK:
     HEAD_STEPS = 80
     BATCH_SIZE = 16
     HEAD_LEARNING_RATE = 1e-2
-    LEARNING_RATE_SCALE = 10  # tens of steps, not thousands: 10x the advisor's rates
+    LEARNING_RATE_SCALE = 1  # the lab family's rates suit short runs (tl_templates.budgets)
     CACHE_FROZEN_BLOCKS = True
 else:
     BACKBONE, WEIGHTS = "efficientnetb0", "imagenet"  # or the path of a weights file
