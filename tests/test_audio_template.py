@@ -1,15 +1,19 @@
 """The audio-classifier template: baking, answers, refusals, and the generated project."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io.wavfile
 from helpers import tone, write_wav_folder
 
-from tl_templates import paths, projects, registry
+import tl_templates
+from tl_templates import budgets, paths, projects, registry
 
 try:
     import tomllib
@@ -28,6 +32,10 @@ PROJECT_FILES = [
     "train.py",
 ]
 SAMPLE = paths.SAMPLES_DIR / "wake_word"
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "audio_template_vs_library.py"
+# Steps at least of a phase that trains blocks in the `runs` below (the kit's
+# default is 600; the suite's 0 would leave the budgets untested).
+MIN_STEPS = 100
 
 
 def tree(folder):
@@ -158,3 +166,93 @@ def test_bad_data_folders_get_errors_naming_the_file(project, tmp_path, problem)
 
 def test_cli_list_shows_the_audio_template():
     assert projects.list_templates()["audio-classifier"].startswith("Audio classifier")
+
+
+@pytest.fixture(scope="module")
+def runs(project):
+    """The default run and a `--weights none` run on the bundled sample (54 clips).
+
+    Short: 3 epochs, and budgets of MIN_STEPS steps. One after the other (two cores).
+    """
+    environment = {**os.environ, budgets.MIN_STEPS_VARIABLE: str(MIN_STEPS)}
+    commands = {"default": [], "scratch": ["--weights", "none", "--strategy", "fine_tune_top"]}
+    results = {}
+    for name, flags in commands.items():
+        output = project / f"outputs-{name}"
+        result = subprocess.run(
+            [sys.executable, "train.py", "--head-epochs", "2", "--fine-tune-epochs", "1",
+             "--output", str(output), "--quiet", *flags],
+            cwd=project, env=environment, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        metrics = json.loads((output / "metrics.json").read_text())
+        results[name] = {"stdout": result.stdout, "metrics": metrics, "output": output}
+    return results
+
+
+def test_weights_none_trains_one_scratch_phase_at_the_scratch_rate(runs):
+    # Whatever the strategy (fine_tune_top here): random weights train from scratch.
+    metrics = runs["scratch"]["metrics"]
+    rates = budgets.LEARNING_RATES["lab"]  # lab_speech's family
+    assert metrics["strategy"] == "train_from_scratch" and metrics["auto"] is None
+    assert metrics["trainable_blocks"] == registry.get_spec("lab_speech").block_names
+    assert [(phase["name"], phase["learning_rate"]) for phase in metrics["phases"]] == [
+        ("scratch", rates.scratch)
+    ]
+    assert rates.scratch != rates.fine_tune
+
+
+def test_auto_compares_the_advisor_plan_with_its_neighbour_on_validation(runs):
+    run = runs["default"]
+    metrics, auto = run["metrics"], run["metrics"]["auto"]
+    assert auto["prior"] == "feature_extraction"  # the advisor: a few dozen similar clips
+    assert list(auto["scores"]) == ["feature_extraction", "fine_tune_top"]
+    assert all(0 <= score <= 1 for score in auto["scores"].values())
+    assert metrics["strategy"] == auto["strategy"] and auto["validation_examples"] == 6
+    assert "auto compared on 6 validation examples" in run["stdout"]
+    assert auto["reason"] in run["stdout"]
+    for strategy in auto["scores"]:
+        assert (run["output"] / "candidates" / strategy / "history.csv").is_file()
+
+
+def test_phases_run_their_budget_at_the_family_learning_rates(runs):
+    rates = budgets.LEARNING_RATES["lab"]
+    wanted = {
+        "feature_extraction": (MIN_STEPS // 2, rates.head),
+        "fine_tuning": (MIN_STEPS, rates.fine_tune),
+        "scratch": (MIN_STEPS, rates.scratch),
+    }
+    for run in runs.values():
+        for phase in run["metrics"]["phases"]:
+            steps, learning_rate = wanted[phase["name"]]
+            assert phase["steps"] >= steps and phase["learning_rate"] == learning_rate, phase
+
+
+def test_the_test_accuracy_comes_with_its_interval(runs):
+    for run in runs.values():
+        accuracy = run["metrics"]["test_accuracy"]
+        interval = run["metrics"]["test_accuracy_interval"]
+        assert interval == tl_templates.accuracy_with_interval(accuracy, 6)  # 2 clips a class
+        assert interval["low"] <= accuracy <= interval["high"]
+        printed = tl_templates.describe_accuracy(accuracy, 6, "clips")
+        assert f"test accuracy      {printed}" in run["stdout"] and "95% CI" in printed
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="the target's words need Flite")
+def test_template_vs_library_benchmark_runs_a_generated_project():
+    # 3 clips a class: the project trains on 1, validates on 1 and tests on 1; the
+    # suite's TL_TEMPLATES_MIN_STEPS=0 keeps the runs tiny. The figures are not asserted.
+    run = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--shots", "3", "--no-library"],
+        capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.strip().splitlines()
+    assert lines[-2].startswith("| 3 | ")  # the table for a reader, then the JSON line
+    figures = json.loads(lines[-1])
+    assert figures["test_examples"] == 300 and figures["TL_TEMPLATES_MIN_STEPS"] == "0"
+    row = figures["rows"]["3"]
+    assert row["template_scratch"]["strategy"] == "train_from_scratch"
+    for run_name in ("template_default", "template_scratch"):
+        assert 0 <= row[run_name]["held_out_accuracy"] <= 1
+        assert row[run_name]["own_test_examples"] == 3

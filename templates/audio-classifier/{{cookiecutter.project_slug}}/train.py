@@ -30,8 +30,9 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--distribution", help="auto, default, mirrored, multi_worker (TF_CONFIG) "
                         "or tpu: where the replicas of the model train")
-    parser.add_argument("--augment", action="store_true", default=None,
-                        help="random time shifts, volume and noise while training")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                        help="random time shifts, volume and noise in every phase (--no-augment: "
+                        "in none); default: in the phases that train backbone blocks")
     parser.add_argument("--seed", type=int, help="same seed, same numbers: also makes TensorFlow's "
                         "ops deterministic (slower on a GPU)")
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
@@ -85,18 +86,38 @@ def main(argv=None):
     precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
     jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
     print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
-    with strategy.scope():  # the model's variables live on every replica
-        model = build_model(config, plan, num_classes=len(splits.class_names))
-    # The augmentation runs in the input pipeline, outside the model: not in the scope.
-    augmentation = tl_templates.AudioAugmentation(seed=config.seed) if config.augment else False
-    phases = tl_templates.train_classifier(
-        model, plan, splits.train, splits.validation,
-        head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
-        batch_size=batch_size, output_dir=output, augment=augmentation,
-        seed=config.seed, verbose=2 if args.quiet else 1,
-        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
-        jit_compile=jit_compile,
-    )  # fmt: skip
+
+    def train_one(plan, folder):
+        """Builds the model for `plan` and trains it, writing its run to `folder`."""
+        with strategy.scope():  # the model's variables live on every replica
+            model = build_model(config, plan, num_classes=len(splits.class_names))
+        # Random time shifts, volume and noise, in the phases that `augment` names. It
+        # runs in the input pipeline, outside the model: not in the strategy's scope.
+        augmentation = tl_templates.AudioAugmentation(seed=config.seed)
+        phases = tl_templates.train_classifier(
+            model, plan, splits.train, splits.validation,
+            head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
+            batch_size=batch_size, output_dir=folder, augment=config.augment,
+            augmentation=augmentation, seed=config.seed, verbose=2 if args.quiet else 1,
+            jit_compile=jit_compile,
+            extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+        )  # fmt: skip
+        return model, phases
+
+    # strategy = "auto" checks the advisor on your data: on a small data set it also
+    # trains the neighbouring strategies (each in outputs/candidates/) and keeps the
+    # advisor's plan unless another is clearly better on validation.
+    candidates = [plan]
+    if config.strategy == "auto":
+        candidates = tl_templates.auto_candidates(
+            plan, len(splits.train[1]), pretrained=config.weights_argument is not None
+        )
+    plan, model, phases, auto = tl_templates.train_candidates(
+        candidates, train_one, output, validation_examples=len(splits.validation[1])
+    )
+    if auto:
+        print(f"\n{auto.describe()}")
+
     test_clips, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
         test_clips, test_labels, batch_size=batch_size, verbose=0
@@ -112,6 +133,8 @@ def main(argv=None):
     tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
     metrics = {
         "test_accuracy": test_accuracy,
+        # The 95% interval of an accuracy measured on few clips (Wilson).
+        "test_accuracy_interval": tl_templates.accuracy_with_interval(test_accuracy, len(test_labels)),
         "test_loss": test_loss,
         "strategy": plan.strategy,
         "trainable_blocks": plan.trainable_blocks,
@@ -126,6 +149,7 @@ def main(argv=None):
         "phases": [{key: value for key, value in vars(phase).items() if key != "seconds"}
                    for phase in phases],
         "plan": plan.to_dict(),
+        "auto": auto.to_dict() if auto else None,  # what strategy "auto" compared
     }
     # With the settings and the data fingerprint it came from (from run.json).
     metrics = tl_templates.write_metrics(output, metrics)
@@ -134,7 +158,9 @@ def main(argv=None):
     for phase in phases:
         print(f"  {phase.name:<18} best validation accuracy {phase.best_val_accuracy:.3f}"
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
-    print(f"  test accuracy      {test_accuracy:.3f} on {len(test_labels)} held-out clips")
+    if auto:
+        print(f"  strategy           {plan.strategy} ({auto.reason})")
+    print(f"  test accuracy      {tl_templates.describe_accuracy(test_accuracy, len(test_labels), 'clips')}")
     print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
           "labels.txt, timing.json, logs/ (tensorboard --logdir outputs/logs)")
     print("Next: python predict.py some.wav, or python export.py for a TFLite file")
