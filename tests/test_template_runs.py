@@ -108,7 +108,7 @@ def test_the_same_seed_gives_identical_files_and_restart_moves_the_old_run_aside
     moved = list(second.parent.glob(f"{second.name}-previous-*"))
     assert len(moved) == 1 and f"Moved the previous run to {moved[0]}" in log
     assert [path.name for path in moved[0].iterdir()] == ["metrics.json"]
-    assert (moved[0] / "metrics.json").read_text() == '{"old": true}'
+    assert (moved[0] / "metrics.json").read_text() == '{"old": true, "kit_version": "0.1.0"}'
 
 
 def test_a_killed_face_run_continues_and_ends_as_an_uninterrupted_one(baked, seeded_runs, tmp_path):
