@@ -179,3 +179,143 @@ def test_a_tie_in_validation_goes_to_the_later_epoch(tmp_path):
     for epoch, accuracy in enumerate([0.5, 0.9, 0.9, 0.8], start=1):
         run.commit(model, model, "scratch", epoch, {"val_accuracy": accuracy}, seconds=0.0)
     assert run.state["best_epoch"] == 3 and run.state["best"] == 0.9
+
+
+# Validation scores, scripted: three improving epochs (a tie goes to the later
+# one), the best (3) in the head phase, then a fine-tuning phase that is worse.
+SCORES = [0.5, 0.7, 0.7, 0.6, 0.6]
+EPOCHS = len(SCORES)
+PHASES = [("head", 0, 3), ("all", 3, 5)]
+
+
+class ScriptedScore(keras.callbacks.Callback):
+    """Puts `SCORES[epoch]` in the logs as `val_score`, before the commit reads them."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_score"] = SCORES[epoch]
+
+
+class Snapshots(keras.callbacks.Callback):
+    """The full model's variables after each epoch's commit, by epoch (1-based)."""
+
+    def __init__(self, model, snapshots):
+        super().__init__()
+        self.full_model, self.snapshots = model, snapshots
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.snapshots[epoch + 1] = [variable.numpy() for variable in self.full_model.variables]
+
+
+def small_model():
+    """A model of two layers, and a model of its top layer alone (what the head phase fits)."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(2, name="top")(keras.layers.Dense(3, name="lower")(inputs))
+    model = keras.Model(inputs, outputs)
+    features = keras.Input((3,))
+    return model, keras.Model(features, model.get_layer("top")(features))
+
+
+def run_scripted(folder, snapshots, until=EPOCHS):
+    """Trains the head, then everything, committing each epoch; stops after epoch `until`."""
+    model, top = small_model()
+    run = tl_templates.TrainingRun(folder, {"test": "best"}, monitor="val_score")
+    run.restore(model)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 4)).astype("float32"), rng.normal(size=(8, 2)).astype("float32")
+    for phase, first, last in PHASES:
+        last = min(last, until)
+        if run.epochs_done >= last:
+            continue
+        fitted = top if phase == "head" else model
+        inputs = model.get_layer("lower")(x).numpy() if phase == "head" else x
+        fitted.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+        start = max(first, run.epochs_done)
+        fitted.fit(
+            tl_templates.training.epoch_batches(inputs, y, 4, 0, start, last),
+            initial_epoch=start, epochs=last, steps_per_epoch=2, shuffle=False, verbose=0,
+            callbacks=[ScriptedScore(), run.callback(model, fitted, phase),
+                       Snapshots(model, snapshots)],
+        )  # fmt: skip
+    return model, run
+
+
+def assert_weights(model, expected):
+    for array, variable in zip(expected, model.variables, strict=True):
+        np.testing.assert_array_equal(array, variable.numpy())
+
+
+def count_saves(monkeypatch):
+    saves = []
+    save_weights = keras.Model.save_weights
+    monkeypatch.setattr(
+        keras.Model, "save_weights", lambda *a, **k: saves.append(a[1]) or save_weights(*a, **k)
+    )
+    return saves
+
+
+def test_best_weights_are_saved_once_at_the_end_and_are_the_best_epochs(tmp_path, monkeypatch):
+    saves = count_saves(monkeypatch)
+    snapshots = {}
+    model, run = run_scripted(tmp_path, snapshots)
+    improving = [
+        row["epoch"] for row in run.history if row["val_score"] >= max(SCORES[: row["epoch"]])
+    ]
+    assert improving == [1, 2, 3] and run.state["best_epoch"] == 3
+    assert saves == []  # none while training
+
+    run.finish(model, restore_best=False)
+    assert len(saves) == 1  # one save for three improving epochs
+    assert_weights(model, snapshots[5])  # restore_best=False: the last epoch's weights
+    saved, _ = small_model()
+    saved.load_weights(run.best_path)
+    assert_weights(saved, snapshots[3])  # the head phase's best, completed by its base
+
+    run.finish(model)  # again, on a finished run: the file is current
+    assert len(saves) == 1
+    assert_weights(model, snapshots[3])
+
+
+def test_a_run_killed_after_its_best_epoch_resumes_exactly_and_keeps_it(tmp_path, monkeypatch):
+    reference = {}
+    run_scripted(tmp_path / "reference", reference)
+    saves = count_saves(monkeypatch)
+    # Killed after epoch 4 (fine-tuning), when the best epoch (3, head phase)
+    # lives only in the commit, then resumed by a new process.
+    run_scripted(tmp_path / "killed", {}, until=4)
+    keras.backend.clear_session()
+    resumed = {}
+    model, run = run_scripted(tmp_path / "killed", resumed)
+    assert list(resumed) == [5]
+    assert_weights(model, reference[5])  # exactly the uninterrupted run's last epoch
+    run.finish(model)
+    assert len(saves) == 1
+    assert_weights(model, reference[3])
+    saved, _ = small_model()
+    saved.load_weights(run.best_path)
+    assert_weights(saved, reference[3])
+
+
+def test_a_checkpoint_without_best_arrays_keeps_its_best_weights_file(tmp_path):
+    reference = {}
+    run_scripted(tmp_path / "reference", reference)
+    folder = tmp_path / "older"
+    run_scripted(folder, {}, until=4)
+    # As kits before this one left it: no best arrays in the commit, and
+    # best.weights.h5 saved at the best epoch.
+    path = folder / "checkpoints" / "resume.npz"
+    with np.load(path) as arrays:
+        kept = {name: arrays[name] for name in arrays.files if not name.startswith("best_")}
+    state = json.loads(str(kept["state"]))
+    del state["best_variables"], state["best_base_phase"]
+    np.savez(path, **{**kept, "state": np.array(json.dumps(state))})
+    older, _ = small_model()
+    for variable, array in zip(older.variables, reference[3], strict=True):
+        variable.assign(array)
+    older.save_weights(folder / "checkpoints" / "best.weights.h5")
+    keras.backend.clear_session()
+
+    model, run = run_scripted(folder, {})
+    assert_weights(model, reference[5])
+    run.finish(model)
+    assert_weights(model, reference[3])

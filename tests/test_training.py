@@ -6,7 +6,7 @@ import pytest
 from helpers import random_images, weights_by_layer
 
 import tl_templates
-from tl_templates import advisor, training
+from tl_templates import advisor, resume, training
 
 # The lab backbone: small, so every strategy trains in seconds.
 BACKBONE = "lab_glyphs"
@@ -113,19 +113,37 @@ def test_augmentation_trains_the_full_model_without_cache(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
-def test_the_model_ends_with_its_best_epoch(tmp_path):
+def test_the_model_ends_with_its_best_epoch_saved_once(tmp_path, monkeypatch):
+    keras.utils.set_random_seed(0)
     plan = tl_templates.plan_strategy("fine_tune_all", BACKBONE)
     model, _ = build_classifier(plan)
+    saves, snapshots = [], {}
+    save_weights = keras.Model.save_weights
+    monkeypatch.setattr(
+        keras.Model, "save_weights", lambda *a, **k: saves.append(a[1]) or save_weights(*a, **k)
+    )
+    commit = resume.TrainingRun.commit
+
+    def commit_and_snapshot(run, full_model, *args, **kwargs):
+        commit(run, full_model, *args, **kwargs)
+        snapshots[run.epochs_done] = [weight.numpy() for weight in full_model.weights]
+
+    monkeypatch.setattr(resume.TrainingRun, "commit", commit_and_snapshot)
     tl_templates.train_classifier(
         model, plan, tiny_data(24, 1), tiny_data(9, 2), head_epochs=2, fine_tune_epochs=2,
         batch_size=8, output_dir=tmp_path, verbose=0,
     )  # fmt: skip
+    rows = tl_templates.read_history(tmp_path / "history.csv")
+    scores = [row["val_accuracy"] for row in rows]
+    # A tie goes to the later epoch, so every epoch that reaches the best so far improves.
+    improving = [epoch for epoch in range(1, 5) if scores[epoch - 1] >= max(scores[:epoch])]
+    assert len(saves) == 1 < len(improving)  # one save at the end, not one per improvement
+    for expected, weight in zip(snapshots[improving[-1]], model.weights, strict=True):
+        np.testing.assert_array_equal(expected, weight.numpy())
     best = keras.models.clone_model(model)
     best.load_weights(tmp_path / "checkpoints" / "best.weights.h5")
     for a, b in zip(model.weights, best.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    rows = tl_templates.read_history(tmp_path / "history.csv")
-    assert max(row["val_accuracy"] for row in rows) >= rows[-1]["val_accuracy"]
     # Each phase's learning rate falls along a cosine to zero: half-way after
     # the first of its two epochs, zero at its end.
     rates = [row["learning_rate"] for row in rows]

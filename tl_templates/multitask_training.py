@@ -16,7 +16,6 @@ exactly where it stopped, in either phase.
 
 import dataclasses
 import json
-import warnings
 from pathlib import Path
 
 import keras
@@ -233,12 +232,7 @@ def train_multitask(
         )
     if not model.compiled:  # feature extraction trained only the heads model
         compile_multitask(model, heads, plan.head_learning_rate, jit_compile=jit_compile)
-    if restore_best and run.best_path.exists():
-        with warnings.catch_warnings():
-            # The checkpoint holds no optimizer state when the best epoch was a
-            # cached-features one; the model's weights are all there.
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(run.best_path)
+    run.finish(model, restore_best)  # the best epoch's weights, and best.weights.h5 written once
     results = []
     for budget in budgets:
         summary = run.phase_summary(budget.name)

@@ -7,7 +7,8 @@ written atomically (a temporary file renamed over the old one), holding:
   the best monitored score and its epoch, the history rows, seconds per phase;
 - the variables of the model being fitted: weights, BatchNormalization
   statistics and the dropout layers' random seeds (`model.variables`);
-- its optimizer's variables: Adam's moments and step count.
+- its optimizer's variables: Adam's moments and step count;
+- the variables of the best epoch so far, when that is not the last one.
 
 A killed run therefore restarts from the last finished epoch: no epoch is
 repeated or skipped, and with the same data order per epoch (see
@@ -15,6 +16,13 @@ repeated or skipped, and with the same data order per epoch (see
 uninterrupted run would have. A phase that trains only part of the model (the
 head on cached backbone features) saves the full model once when it starts
 (`checkpoints/base-<phase>.npz`), so that each epoch's commit stays small.
+
+`checkpoints/best.weights.h5` (Keras' format, for `model.load_weights`) is
+written once, when a call ends (`TrainingRun.finish`), not at every best
+epoch: Keras' saving walks every layer (0.6 s for EfficientNetB0), which made
+the cheap runs (a head on cached features) cost several times their one
+backbone pass. The commit holds the best epoch's variables, so nothing is lost
+if the run is killed before it ends.
 
 Everything is NumPy's `.npz` (a zip of plain arrays) and JSON, read with
 `allow_pickle=False`: a checkpoint cannot run code when it is loaded.
@@ -29,13 +37,13 @@ Usage, as `tl_templates.train_classifier` does it::
         fitted.compile(...)
         fitted.fit(..., initial_epoch=max(first, run.epochs_done), epochs=last,
                    callbacks=[run.callback(model, fitted, phase)])
-    if run.best_path.exists():
-        model.load_weights(run.best_path)
+    run.finish(model)  # the best epoch's weights, in `model` and in run.best_path
 """
 
 import json
 import math
 import time
+import warnings
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -82,6 +90,11 @@ def _fresh_state(settings):
         "base_phase": None,  # the base snapshot the committed variables complete
         "best": None,
         "best_epoch": 0,
+        # The best epoch's variables: indices into `model.variables`, and the
+        # base snapshot they complete (their arrays are `best_*` in the file,
+        # or `variable_*` while the best epoch is the last committed one).
+        "best_variables": [],
+        "best_base_phase": None,
         "history": [],
         "seconds": {},
     }
@@ -128,6 +141,28 @@ def _assign(variables, arrays, what, path):
         variable.assign(array)
 
 
+def _save_weights(model, path):
+    """`model.save_weights(path)`, atomically, without Keras' wasted work.
+
+    Keras 3 (3.15 included) caches the attribute names its saver skips under
+    `saving_attr_skipset_<type>` but looks them up under `..._skiplist_...`,
+    so every layer visited builds and inspects a throwaway `Layer()`: a third
+    of the time of a save. Filling the key it reads makes that a lookup.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.saving import saving_lib
+
+        for kind in ("Layer", "Functional", "Sequential", "Operation"):  # visited per layer
+            key = f"saving_attr_skiplist_{kind}"
+            if global_state.get_global_attribute(key) is None:
+                global_state.set_global_attribute(key, saving_lib.get_attr_skipset(kind))
+    except (ImportError, AttributeError, ValueError):
+        pass  # another Keras: save the slow way
+    with atomic_path(path) as temporary:
+        model.save_weights(temporary)
+
+
 class TrainingRun:
     """The resumable state of one training run, committed after every epoch.
 
@@ -146,7 +181,8 @@ class TrainingRun:
 
     Attributes:
         state: dict. The committed state (see the module docstring).
-        best_path: Path. Weights of the best epoch so far (`.weights.h5`).
+        best_path: Path. Weights of the best epoch (`.weights.h5`), written
+            by `finish` when a call ends.
         history_path: Path. One row per finished epoch, rewritten atomically.
     """
 
@@ -220,8 +256,8 @@ class TrainingRun:
         """Puts `model` in the state of the last committed epoch.
 
         Also rewrites `history.csv` from the committed rows (a row written
-        after the last commit is dropped), brings `best.weights.h5` up to date,
-        and removes files half-written by a killed process.
+        after the last commit is dropped) and removes files half-written by a
+        killed process.
 
         Args:
             model: keras.Model. The full model, built as in the original run.
@@ -233,25 +269,61 @@ class TrainingRun:
             remove_partial_files(folder)
         if self.epochs_done == 0:
             return False
-        variables = model.variables
         if self.state["base_phase"] is not None:
-            base_path = self._base_path(self.state["base_phase"])
-            base = _read_npz(base_path)
-            _assign(variables, [base[f"variable_{i:05d}"] for i in range(len(base))], "model",
-                    base_path)  # fmt: skip
-        indices = self.state["fitted_variables"]
-        _assign(
-            [variables[i] for i in indices],
-            [self._arrays[f"variable_{i:05d}"] for i in indices],
-            "model",
-            self.state_path,
-        )
+            self._restore_base(model, self.state["base_phase"])
+        self._assign_saved(model, self.state["fitted_variables"], "variable")
         self._write_history()
-        if self.state["best_epoch"] == self.epochs_done:
-            # The commit of the best epoch may have been the last thing the
-            # killed run did; save its weights again to be sure.
-            self._save_best(model)
         return True
+
+    def restore_best(self, model):
+        """Puts the best epoch's weights in `model`, which holds the last committed epoch.
+
+        As it does after `restore` and after training. Only what differs is
+        assigned: nothing when the last epoch is the best.
+        """
+        state = self.state
+        if state["best_epoch"] in (0, self.epochs_done):
+            return
+        if state.get("best_variables") is None:
+            # Committed by a kit that wrote best.weights.h5 at every best epoch.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+                model.load_weights(self.best_path)
+            return
+        best_base = state["best_base_phase"]
+        if best_base is not None and best_base != state["base_phase"]:
+            # Later phases changed other variables: back to the best phase's start.
+            self._restore_base(model, best_base)
+        self._assign_saved(model, state["best_variables"], self._best_prefix())
+
+    def finish(self, model, restore_best=True):
+        """Ends a call: writes `best.weights.h5` unless it is current.
+
+        The file is current when it was written after the last commit (a call
+        on a finished run trains nothing and rewrites nothing). With no
+        monitored score in any epoch, it holds the last epoch's weights.
+
+        Args:
+            model: keras.Model. The full model, holding the last committed
+                epoch (as after `restore` and training).
+            restore_best: bool. Leave the best epoch's weights in `model`;
+                False: the last epoch's, as before the call.
+        """
+        if self.epochs_done == 0:
+            return
+        best_path, state_path = self.best_path, self.state_path
+        current = best_path.exists() and (
+            best_path.stat().st_mtime_ns > state_path.stat().st_mtime_ns
+        )
+        if current and not restore_best:
+            return
+        last_is_best = self.state["best_epoch"] in (0, self.epochs_done)
+        last = None if restore_best or last_is_best else [v.numpy() for v in model.variables]
+        self.restore_best(model)
+        if not current:
+            _save_weights(model, best_path)
+        if last is not None:
+            _assign(model.variables, last, "model", state_path)
 
     def callback(self, model, fitted, phase):
         """The Keras callback that commits after every epoch of `fitted.fit()`.
@@ -280,6 +352,24 @@ class TrainingRun:
     def _base_path(self, phase):
         return self.checkpoint_dir / f"base-{phase}.npz"
 
+    def _restore_base(self, model, phase):
+        """Assigns the full model saved when `phase` started."""
+        path = self._base_path(phase)
+        base = _read_npz(path)
+        _assign(model.variables, [base[f"variable_{i:05d}"] for i in range(len(base))], "model",
+                path)  # fmt: skip
+
+    def _assign_saved(self, model, indices, prefix):
+        """Assigns the committed arrays `<prefix>_<index>` to those variables of `model`."""
+        variables = model.variables
+        _assign([variables[i] for i in indices],
+                [self._arrays[f"{prefix}_{i:05d}"] for i in indices], "model",
+                self.state_path)  # fmt: skip
+
+    def _best_prefix(self):
+        """`variable` while the best epoch is the last committed one, else `best`."""
+        return "variable" if self.state["best_epoch"] == self.epochs_done else "best"
+
     def _save_base(self, model, phase):
         """The full model before a phase that trains only part of it."""
         arrays = {f"variable_{i:05d}": np.asarray(v.numpy()) for i, v in enumerate(model.variables)}
@@ -296,9 +386,9 @@ class TrainingRun:
     def commit(self, model, fitted, phase, epoch, logs, seconds):
         """Commits finished epoch `epoch` (1-based): state, variables, optimizer.
 
-        Then rewrites `history.csv` and, when the epoch is the best so far,
-        `best.weights.h5`. The commit is the single atomic step: a process
-        killed before it redoes the epoch, one killed after it does not.
+        Also the best epoch's variables, then rewrites `history.csv`. The
+        commit is the single atomic step: a process killed before it redoes
+        the epoch, one killed after it does not.
         """
         if epoch != self.epochs_done + 1:
             raise RuntimeError(
@@ -336,22 +426,28 @@ class TrainingRun:
         for index, variable in enumerate(optimizer_variables):
             arrays[f"optimizer_{index:05d}"] = np.asarray(variable.numpy())
         state = dict(self.state)
+        base_phase = phase if len(indices) < len(identities) else None
         state.update(
             epochs_done=epoch,
             phase=phase,
-            base_phase=phase if len(indices) < len(identities) else None,
+            base_phase=base_phase,
             fitted_variables=indices,
             optimizer_variables=len(optimizer_variables),
             history=[*self.history, row],
             seconds={**self.state["seconds"], phase: round(seconds, 3)},
         )
         if improved:
-            state.update(best=score, best_epoch=epoch)
+            # Its arrays are this commit's `variable_*`: nothing more to store.
+            state.update(best=score, best_epoch=epoch, best_variables=indices,
+                         best_base_phase=base_phase)  # fmt: skip
+        elif self.state.get("best_variables") is not None:
+            # An earlier epoch stays the best: carry its arrays over.
+            prefix = self._best_prefix()
+            for i in self.state["best_variables"]:
+                arrays[f"best_{i:05d}"] = self._arrays[f"{prefix}_{i:05d}"]
         _write_npz(self.state_path, {"state": np.array(json.dumps(state)), **arrays})
         self.state, self._arrays = state, arrays
         self._write_history()
-        if improved:
-            self._save_best(model)
 
     def _write_history(self):
         fields = self.history_fields
@@ -360,10 +456,6 @@ class TrainingRun:
             for row in self.history:
                 fields.extend(name for name in row if name not in fields)
         write_csv_atomic(self.history_path, self.history, fields)
-
-    def _save_best(self, model):
-        with atomic_path(self.best_path) as temporary:
-            model.save_weights(temporary)
 
 
 class _CommitAfterEachEpoch(keras.callbacks.Callback):

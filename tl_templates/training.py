@@ -18,7 +18,6 @@ import csv
 import dataclasses
 import hashlib
 import math
-import warnings
 from pathlib import Path
 
 import keras
@@ -85,31 +84,6 @@ class BestWeights(keras.callbacks.Callback):
             self.best = float(accuracy)
             with atomic_path(self.path) as temporary:
                 self.full_model.save_weights(temporary)
-
-
-class _BestInMemory(keras.callbacks.Callback):
-    """A copy of the full model's variables at the run's best epoch so far.
-
-    Restoring it at the end is instant, where reloading `best.weights.h5`
-    walks every layer (tens of seconds for a big model on a slow CPU). Goes
-    after the run's commit callback, which decides what the best epoch is.
-    """
-
-    def __init__(self, run, model):
-        super().__init__()
-        self.run = run
-        self.full_model = model
-        self.epoch = None
-        self.values = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.run.state["best_epoch"] == self.run.epochs_done:
-            self.epoch = self.run.epochs_done
-            self.values = [variable.numpy() for variable in self.full_model.variables]
-
-    def restore(self):
-        for variable, value in zip(self.full_model.variables, self.values, strict=True):
-            variable.assign(value)
 
 
 @dataclasses.dataclass
@@ -389,9 +363,8 @@ def train_classifier(
         print(f"Resuming after epoch {run.epochs_done} ({run.state['phase']}) from {output_dir}")
     if verbose:
         print("Budget: " + "; ".join(budget.describe(steps) for budget in budgets))
-    validation_data = make_dataset(*validation, batch_size)
     cached_phases = set()
-    best = _BestInMemory(run, model)
+    top_block = block_names(model)[-1] if cache_frozen_blocks else None
     for budget in budgets:
         phase, first, last = budget.name, budget.first_epoch, budget.last_epoch
         set_phase_trainable(model, plan, phase)
@@ -400,21 +373,22 @@ def train_classifier(
         # compute them once and train the rest of the model on them.
         cut = None
         if cache_frozen_blocks and not budget.augment and phase != "scratch":
-            cut = cacheable_cut(model, len(train[1]) + len(validation[1]))
+            cut = cacheable_cut(model, len(train[1]) + len(validation[1]), top_block=top_block)
         if cut is not None:
             cached_phases.add(phase)
         if run.epochs_done >= last:
             continue  # finished before an interruption
         if cut is not None:
-            fitted = upper_model(model, cut)  # shares the model's layers above `cut`
+            fitted = upper_model(model, cut, top_block)  # shares the model's layers above `cut`
             commit = run.callback(model, fitted, phase)  # its clock counts the prefix pass
             inputs, validation_inputs = prefix_outputs(
-                model, cut, train[0], validation[0], batch_size
+                model, cut, train[0], validation[0], batch_size, top_block
             )
             phase_validation = make_dataset(validation_inputs, validation[1], batch_size)
             phase_augmentation = None
         else:
-            fitted, inputs, phase_validation = model, train[0], validation_data
+            fitted, inputs = model, train[0]
+            phase_validation = make_dataset(*validation, batch_size)
             commit = run.callback(model, model, phase)
             phase_augmentation = augmentation_layer(budget.augment, augmentation, seed)
         passes = budget.passes_per_epoch
@@ -432,19 +406,14 @@ def train_classifier(
             epochs=last,
             steps_per_epoch=passes * steps,
             shuffle=False,  # epoch_batches shuffles, the same way when resuming
-            callbacks=[commit, best, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
+            callbacks=[commit, keras.callbacks.TensorBoard(output_dir / "logs" / phase)],
             verbose=verbose,
         )
     if not model.compiled:  # only parts of the model were fitted
         compile_classifier(model, plan.head_learning_rate, jit_compile=jit_compile)
-    if restore_best and best.epoch is not None and best.epoch == run.state["best_epoch"]:
-        best.restore()  # the best epoch was trained by this call: its values are in memory
-    elif restore_best and run.best_path.exists():
-        with warnings.catch_warnings():
-            # The checkpoint holds no optimizer state when the best epoch was a
-            # cached-features one; the model's weights are all there.
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(run.best_path)
+    # The best epoch's variables come from the run's commit (in memory); the
+    # one save of best.weights.h5 happens here, not at every best epoch.
+    run.finish(model, restore_best)
     results = []
     for budget in budgets:
         summary = run.phase_summary(budget.name)
@@ -457,34 +426,42 @@ def train_classifier(
     return results
 
 
-def cacheable_cut(model, examples, limit_bytes=PREFIX_CACHE_LIMIT_BYTES):
+def cacheable_cut(model, examples, limit_bytes=PREFIX_CACHE_LIMIT_BYTES, top_block=None):
     """The block to cache the outputs of, or None when caching does not apply.
 
     That is the last block of the frozen prefix (`tl_templates.caching.
     last_frozen_block`), unless its outputs for `examples` inputs would take
-    more than `limit_bytes` of memory (as float32).
+    more than `limit_bytes` of memory (as float32). `top_block`, here and in
+    `upper_model` and `prefix_outputs`: `block_names(model)[-1]` if known
+    (listing the blocks walks every layer: worth doing once per call).
     """
-    cut = last_frozen_block(model)
+    backbone = find_backbone(model)
+    top_block = top_block or block_names(model)[-1]
+    # All frozen (feature extraction): the top block, without listing blocks again.
+    cut = last_frozen_block(model) if backbone.trainable_weights else top_block
     if cut is None:
         return None
-    lower, _ = split_at_block(find_backbone(model), cut)
-    size = examples * math.prod(lower.output.shape[1:]) * 4
+    if cut == top_block:
+        shape = backbone.output.shape  # the whole backbone: no model to split off
+    else:
+        shape = split_at_block(backbone, cut)[0].output.shape
+    size = examples * math.prod(shape[1:]) * 4
     return cut if size <= limit_bytes else None
 
 
-def upper_model(model, cut):
+def upper_model(model, cut, top_block=None):
     """The part of `model` above block `cut`, sharing its layers.
 
     Above the whole backbone that is `head_model(model)`.
     """
-    if cut == block_names(model)[-1]:
+    if cut == (top_block or block_names(model)[-1]):
         return head_model(model)
     return split_at_block(model, cut)[1]
 
 
-def prefix_outputs(model, cut, train_inputs, validation_inputs, batch_size):
+def prefix_outputs(model, cut, train_inputs, validation_inputs, batch_size, top_block=None):
     """The outputs of blocks up to `cut` for train and validation inputs, in one pass."""
-    if cut == block_names(model)[-1]:
+    if cut == (top_block or block_names(model)[-1]):
         return backbone_features(model, train_inputs, validation_inputs, batch_size)
     lower, _ = split_at_block(model, cut)
     inputs = np.concatenate([train_inputs, validation_inputs]).astype("float32")
