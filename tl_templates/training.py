@@ -170,20 +170,42 @@ def epoch_batches(inputs, labels, batch_size, seed, first_epoch, last_epoch, aug
         order = tf.random.experimental.stateless_shuffle(
             tf.range(count), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
         )
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        # Each batch carries (epoch, its number): what its augmentation is drawn from.
+        return batches.enumerate().map(lambda number, batch: (epoch, number, batch))
 
-    def take(batch):
+    def take(epoch, number, batch):
         return (
+            epoch,
+            number,
             tf.nest.map_structure(lambda x: tf.cast(tf.gather(x, batch), tf.float32), inputs),
             tf.nest.map_structure(lambda y: tf.gather(y, batch), labels),
         )
 
     dataset = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(one_epoch)
     dataset = dataset.map(take, num_parallel_calls=tf.data.AUTOTUNE)
-    if augmentation is not None:
-        dataset = dataset.map(
-            lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
-        )
+    if augmentation is None:
+        dataset = dataset.map(lambda epoch, number, x, y: (x, y))
+    else:
+        # Keras' random layers draw from seed generators, whose state moves with every
+        # call. Setting their state from (seed, epoch, batch) before each batch makes
+        # the augmentation of a batch the same whichever process draws it: a resumed
+        # run sees the very images an uninterrupted one would. One batch at a time
+        # (no parallel calls), so that no other batch moves the state in between.
+        generators = [variable for variable in augmentation.variables
+                      if variable.path.endswith("seed_generator_state")]  # fmt: skip
+
+        def augment(epoch, number, x, y):
+            assignments = [
+                generator.assign(tf.stack([
+                    tf.constant(seed, tf.int64), (epoch * 1_000_003 + number) * 31 + index
+                ]))
+                for index, generator in enumerate(generators)
+            ]  # fmt: skip
+            with tf.control_dependencies([getattr(op, "op", op) for op in assignments]):
+                return augmentation(tf.identity(x), training=True), y
+
+        dataset = dataset.map(augment)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
