@@ -256,16 +256,6 @@ def data_fingerprint(*arrays):
     return digest.hexdigest()
 
 
-def plan_phases(plan, head_epochs, fine_tune_epochs):
-    """`[(phase name, first epoch, last epoch)]`, epochs counted over the run.
-
-    `tl_templates.budgets.phase_budgets` adds each phase's passes per epoch,
-    learning rate and augmentation.
-    """
-    return [(budget.name, budget.first_epoch, budget.last_epoch)
-            for budget in phase_budgets(plan, head_epochs, fine_tune_epochs, steps_per_pass=1)]
-
-
 def set_phase_trainable(model, plan, phase):
     """Which blocks train in `phase`: none in feature extraction, the plan's
     otherwise; BatchNormalization trains only from scratch."""
