@@ -1,12 +1,16 @@
 """The face-multitask and driving-multilabel templates: baking, refusals, generated projects."""
 
+import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 from PIL import Image
 
+import tl_templates
 from tl_templates import paths, projects, registry
+from tl_templates.advisor import plan_strategy
 
 try:
     import tomllib
@@ -149,3 +153,72 @@ def test_a_bad_label_file_stops_training_with_the_file_and_line(baked, tmp_path)
     assert result.returncode == 1
     assert f"{data / 'labels.csv'} line 3" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o" / "model.keras").exists()
+
+
+def small_sample(project, template, folder, count=40):
+    """The first `count` examples of the project's bundled sample, as a user's folder.
+
+    Faces as UTKFace file names (every face has both labels); scenes as a
+    labels.csv of the same rows beside their images.
+    """
+    sample = project / "data" / "sample"
+    if template == "face-multitask":
+        folder.mkdir()
+        for image in sorted((sample / "images").glob("*.jpg"))[:count]:
+            shutil.copyfile(image, folder / image.name)
+        return folder
+    header, *rows = (sample / "labels.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "images").mkdir(parents=True)
+    for row in rows[:count]:
+        name = row.split(",", 1)[0]
+        shutil.copyfile(sample / "images" / name, folder / "images" / name)
+    (folder / "labels.csv").write_text("\n".join([header, *rows[:count]]) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("template", SAMPLES)
+def test_weights_none_trains_from_scratch_with_the_scratch_learning_rate(baked, template, tmp_path):
+    # Any strategy on random weights becomes the scratch recipe: one phase of
+    # head_epochs + fine_tune_epochs epochs at the scratch rate, never a
+    # fine-tuning rate on random weights (which learns almost nothing).
+    data = small_sample(baked[template], template, tmp_path / "data")
+    output = tmp_path / "outputs"
+    result = run_python(
+        ["train.py", "--data", str(data), "--strategy", "fine_tune_top", "--weights", "none",
+         "--image-size", "32", "--head-epochs", "1", "--fine-tune-epochs", "1",
+         "--output", str(output), "--quiet"],
+        baked[template],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["strategy"] == "train_from_scratch" and metrics["weights"] == "none"
+    assert metrics["plan"]["reasons"][0].startswith('weights = "none"')
+    scratch_rate = plan_strategy("train_from_scratch", "lab_glyphs").head_learning_rate
+    assert scratch_rate > plan_strategy("fine_tune_top", "lab_glyphs").fine_tune_learning_rate
+    assert [(phase["name"], phase["epochs"], phase["learning_rate"])
+            for phase in metrics["phases"]] == [("scratch", 2, scratch_rate)]  # fmt: skip
+    history = (output / "history.csv").read_text().splitlines()
+    assert [line.split(",")[:2] for line in history[1:]] == [["1", "scratch"], ["2", "scratch"]]
+
+
+def test_gender_accuracy_is_saved_and_printed_with_its_interval(baked, tmp_path):
+    data = small_sample(baked["face-multitask"], "face-multitask", tmp_path / "faces", count=60)
+    output = tmp_path / "outputs"
+    result = run_python(
+        ["train.py", "--data", str(data), "--strategy", "feature_extraction", "--image-size", "32",
+         "--head-epochs", "2", "--fine-tune-epochs", "0", "--output", str(output), "--quiet"],
+        baked["face-multitask"],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    faces = metrics["test_known_labels"]["gender"]
+    assert faces == metrics["examples"]["test"] > 0  # UTKFace names: every gender is known
+    # The 95% Wilson interval of the accuracy on so few test faces, next to it.
+    assert metrics["gender_accuracy_interval"] == tl_templates.accuracy_with_interval(
+        metrics["gender_accuracy"], faces
+    )
+    interval = metrics["gender_accuracy_interval"]
+    assert interval["low"] <= metrics["gender_accuracy"] <= interval["high"]
+    assert interval["high"] - interval["low"] > 0.2  # wide: a handful of test faces
+    described = tl_templates.describe_accuracy(metrics["gender_accuracy"], faces, "faces")
+    assert f"gender accuracy    {described}" in result.stdout and "95% CI" in described

@@ -26,7 +26,10 @@ class Config:
     data_dir: str = "data/sample"  # labels.csv + images/, or a CSV file; relative to this folder
     validation_fraction: float = 0.15  # share of the scenes used to pick the best epoch and thresholds
     test_fraction: float = 0.15  # share of the scenes kept for the final test
-    augment: bool = False  # random shifts, rotations, zooms (turns off feature caching)
+    # Random shifts, rotations and zooms of the training images. "auto": in the phases
+    # that train backbone blocks (fine-tuning, from scratch); the head phase then trains
+    # on cached features. true: every phase (no caching); false: none.
+    augment: bool | str = "auto"
 
     # Class imbalance
     balance_positives: bool = True  # weigh each label's positives by negatives / positives
@@ -39,11 +42,17 @@ class Config:
     truncate_after: str = ""  # strategy "custom": last block kept ("" keeps all)
 
     # Training
+    # A phase runs its epochs and at least a minimum of steps (300 for the head, 600 for
+    # fine-tuning and from scratch): on a small data set each epoch then makes several
+    # passes through the scenes (README: "Budgets").
     head_epochs: int = 100  # phase 1: head on the frozen backbone (cheap: features are cached)
     fine_tune_epochs: int = 10  # phase 2: unfrozen blocks, small learning rate
     batch_size: int = 32  # examples per step on each replica (a step takes batch_size x replicas)
-    head_learning_rate: float | None = None  # None: the plan's (1e-3)
-    fine_tune_learning_rate: float | None = None  # None: the plan's (1e-5 or 1e-4)
+    # None: the backbone family's measured rates (`tl-templates backbones` family;
+    # lab networks 3e-3 head, 3e-4 fine-tuning, 3e-3 from scratch; ImageNet networks
+    # 1e-3, 1e-5, 1e-3). Every phase decays its rate to zero on a cosine.
+    head_learning_rate: float | None = None  # phase 1, and the single phase from scratch
+    fine_tune_learning_rate: float | None = None  # phase 2
     seed: int = 42  # same seed, same split and same initial head
     deterministic: bool = False  # identical numbers on every run (slower on GPU); --seed sets it
 

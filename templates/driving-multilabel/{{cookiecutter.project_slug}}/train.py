@@ -134,6 +134,11 @@ def main(argv=None):
         seed=config.seed, verbose=2 if args.quiet else 1,
         extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
         jit_compile=jit_compile,
+        # From scratch the model keeps its last epoch, where the cosine schedule has
+        # brought the weights and BatchNormalization's statistics to rest (README:
+        # "From scratch"); on a few validation scenes the lowest loss is a noisy pick.
+        # Transfer keeps its best validation epoch.
+        restore_best=plan.strategy != "train_from_scratch",
     )  # fmt: skip
 
     def probabilities(split):

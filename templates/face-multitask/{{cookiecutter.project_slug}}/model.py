@@ -4,12 +4,17 @@ import tl_templates
 
 
 def choose_plan(config, train_examples):
-    """What to train and with which learning rates (see README: the four cases)."""
+    """What to train and with which learning rates (see README: the four cases).
+
+    `weights = "none"` (random weights) always gives train_from_scratch, with
+    its own learning rate and budget, whatever the strategy.
+    """
     return tl_templates.choose_plan(
         config.strategy, config.backbone, train_examples, similarity=config.similarity,
         blocks=config.blocks, truncate_after=config.truncate_after,
         head_learning_rate=config.head_learning_rate,
         fine_tune_learning_rate=config.fine_tune_learning_rate,
+        pretrained=config.weights_argument is not None,
     )  # fmt: skip
 
 

@@ -78,7 +78,12 @@ def evaluate(test_labels, predictions, train_labels):
         truth, probability = test_labels["gender"], predictions["gender"].ravel()
         known = ~np.isnan(truth)
         majority = float(np.nanmean(train_labels["gender"]) >= 0.5)  # the most common class
-        results["gender_accuracy"] = float(np.mean((probability[known] >= 0.5) == truth[known]))
+        accuracy = float(np.mean((probability[known] >= 0.5) == truth[known]))
+        results["gender_accuracy"] = accuracy
+        # The 95% interval of an accuracy measured on few faces (Wilson).
+        results["gender_accuracy_interval"] = (
+            tl_templates.accuracy_with_interval(accuracy, int(known.sum())) if known.any() else None
+        )
         results["gender_auc"] = tl_templates.roc_auc(truth, probability)
         results["gender_accuracy_majority_baseline"] = float(np.mean(truth[known] == majority))
     if "age" in test_labels:
@@ -87,7 +92,10 @@ def evaluate(test_labels, predictions, train_labels):
         median = float(np.nanmedian(train_labels["age"]))  # the best constant guess for MAE
         results["age_mae"] = float(np.mean(np.abs(years[known] - truth[known])))
         results["age_mae_constant_baseline"] = float(np.mean(np.abs(median - truth[known])))
-    return {name: None if math.isnan(value) else value for name, value in results.items()}
+    return {
+        name: None if isinstance(value, float) and math.isnan(value) else value
+        for name, value in results.items()
+    }
 
 
 def main(argv=None):
@@ -140,6 +148,11 @@ def main(argv=None):
         seed=config.seed, verbose=2 if args.quiet else 1,
         extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
         jit_compile=jit_compile,
+        # From scratch the model keeps its last epoch, where the cosine schedule has
+        # brought the weights and BatchNormalization's statistics to rest (README:
+        # "From scratch"); on a few validation faces the lowest loss can be an early,
+        # barely trained epoch. Transfer keeps its best validation epoch.
+        restore_best=plan.strategy != "train_from_scratch",
     )  # fmt: skip
     predictions = model.predict(test[0].astype("float32"), batch_size=batch_size, verbose=0)
     results = evaluate(test[1], predictions, train[1])
@@ -182,8 +195,12 @@ def main(argv=None):
         print(f"  {phase.name:<18} best validation task loss {phase.best_val_task_loss:.3f}"
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
     if "gender" in config.tasks:
-        print(f"  gender accuracy    {number('gender_accuracy')} (AUC {number('gender_auc')}; "
-              f"always the most common gender: {number('gender_accuracy_majority_baseline')})")
+        interval = results["gender_accuracy_interval"]  # with the 95% interval below 1,000 faces
+        accuracy = "n/a" if interval is None else tl_templates.describe_accuracy(
+            interval["accuracy"], interval["examples"], "faces")  # fmt: skip
+        print(f"  gender accuracy    {accuracy}")
+        print(f"                     AUC {number('gender_auc')}; always the most common gender: "
+              f"{number('gender_accuracy_majority_baseline')}")
     if "age" in config.tasks:
         print(f"  age MAE            {number('age_mae', 1)} years "
               f"(always the median age: {number('age_mae_constant_baseline', 1)})")
