@@ -96,15 +96,12 @@ LEARNING_RATES = {
         scratch=1e-3,
         evidence="the Keras transfer-learning guide (keras.io/guides/transfer_learning)",
     ),
-    # YAMNet (AudioSet): the MobileNetV1 recipe of the ImageNet CNNs.
-    "audioset": LearningRates(
-        head=1e-3,
-        fine_tune=1e-5,
-        truncated=1e-4,
-        scratch=1e-3,
-        evidence="the Keras transfer-learning guide, as for the ImageNet CNNs",
-    ),
 }
+# YAMNet (AudioSet) is a MobileNetV1: the recipe of the ImageNet CNNs.
+LEARNING_RATES["audioset"] = dataclasses.replace(
+    LEARNING_RATES["imagenet"],
+    evidence="the Keras transfer-learning guide, as for the ImageNet CNNs",
+)
 
 
 def learning_rates(backbone):
