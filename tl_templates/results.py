@@ -3,7 +3,9 @@
 An experiment adds one row per run (`results.add(strategy=..., seed=...,
 accuracy=...)`); `table` prints mean ± standard deviation over the seeds;
 `compare` says whether one setting beat another by more than the noise, in
-a sentence built from the numbers, never written in advance.
+a sentence built from the numbers, never written in advance; `check_verdicts`
+re-derives every such sentence in a text from the numbers it states, so a
+hand-edited or stale verdict is caught.
 """
 
 import dataclasses
@@ -12,9 +14,14 @@ import math
 
 import numpy as np
 
-# A difference counts as real when it is larger than this many standard errors
-# (about a 95% two-sided test for normal noise).
-NOISE_STANDARD_ERRORS = 2.0
+# A difference counts as real when the two-sided 95% confidence interval of the
+# difference (Student's t, for the number of runs) leaves out zero.
+CONFIDENCE = 0.95
+
+# The smallest difference that matters, in the unit of the difference: 2 points of
+# accuracy at the default scale. A test whose 95% interval reaches past it either
+# way cannot tell "no difference" from "a difference that matters": inconclusive.
+SMALLEST_DIFFERENCE = 2.0
 
 
 class Results:
@@ -110,21 +117,49 @@ def _render(lines):
     return "\n".join(line.rstrip() for line in text)
 
 
+def critical_value(degrees_of_freedom, confidence=CONFIDENCE):
+    """Two-sided Student's t critical value: 4.30 for 2 degrees of freedom, 2.26 for 9.
+
+    With 3 seeds the standard error of a difference has 2 degrees of freedom, and a
+    difference must exceed 4.3 of them (not 2) before pure noise passes only 5% of
+    the time.
+    """
+    from scipy import stats  # a dependency already (WAV reading); imported when needed
+
+    return float(stats.t.ppf(0.5 + confidence / 2, degrees_of_freedom))
+
+
 @dataclasses.dataclass
 class Comparison:
     """How setting A scored against setting B over repeated runs.
+
+    The outcome is one of:
+
+    - `"higher"` / `"lower"`: A beat B / B beat A; the 95% confidence interval
+      of the difference (mean ± t × standard error, Student's t for the runs'
+      degrees of freedom) leaves out zero.
+    - `"similar"`: no real difference, and the whole interval lies within
+      ± `smallest_difference`: any difference is too small to matter.
+    - `"inconclusive"`: no real difference, but the interval reaches past
+      ± `smallest_difference`: the runs are too few or too noisy to tell "no
+      difference" from one that matters.
+    - `"too few runs"`: fewer than 2 runs of a setting, or no spread between
+      runs (a zero standard error): the noise cannot be measured at all.
 
     Attributes:
         name: str. Setting A, e.g. `"fine-tuning"`.
         other: str. Setting B.
         difference: float. Mean of A minus mean of B (in points when scaled).
-        standard_error: float. Of that difference: sqrt(sA²/nA + sB²/nB).
+        standard_error: float. Of that difference: sqrt(sA²/nA + sB²/nB), or
+            paired, that of the per-pair differences.
         runs: tuple. Runs of A and of B.
         paired: bool. Runs were paired (same seed, same data) and the standard
             error is that of the per-pair differences.
         rule: str. What the rule of thumb predicts: `"higher"` (A beats B),
             `"lower"` (B beats A) or `"similar"` (no real difference).
         unit: str. Unit of the difference, e.g. `"points"`.
+        smallest_difference: float. The smallest difference that matters, in
+            `unit` (default 2.0: 2 points of accuracy).
     """
 
     name: str
@@ -135,44 +170,90 @@ class Comparison:
     paired: bool = False
     rule: str = "higher"
     unit: str = "points"
+    smallest_difference: float = SMALLEST_DIFFERENCE
+
+    @property
+    def degrees_of_freedom(self):
+        """n - 1 paired; unpaired, the conservative min(nA, nB) - 1 (Welch's is never
+        lower), so the verdict can be re-derived from the run counts in the sentence."""
+        return min(self.runs) - 1
+
+    @property
+    def too_few_runs(self):
+        """Fewer than 2 runs of a setting, or no spread to measure the noise by."""
+        return self.degrees_of_freedom < 1 or not self.standard_error > 1e-9 * max(
+            1.0, abs(self.difference)
+        )
+
+    @property
+    def half_width(self):
+        """Of the 95% confidence interval of the difference (infinite: too few runs)."""
+        if self.too_few_runs:
+            return math.inf
+        return critical_value(self.degrees_of_freedom) * self.standard_error
+
+    @property
+    def interval(self):
+        """The 95% confidence interval of the difference, (low, high)."""
+        return self.difference - self.half_width, self.difference + self.half_width
 
     @property
     def real(self):
-        """Larger than the noise: more than `NOISE_STANDARD_ERRORS` standard errors."""
-        return abs(self.difference) > NOISE_STANDARD_ERRORS * self.standard_error
+        """Larger than the noise: the 95% interval leaves out zero."""
+        return not self.too_few_runs and abs(self.difference) > self.half_width
 
     @property
     def outcome(self):
-        """`"higher"`, `"lower"` or `"similar"`: what the numbers showed."""
-        if not self.real:
+        """`"higher"`, `"lower"`, `"similar"`, `"inconclusive"` or `"too few runs"`."""
+        if self.too_few_runs:
+            return "too few runs"
+        if self.real:
+            return "higher" if self.difference > 0 else "lower"
+        if abs(self.difference) + self.half_width <= self.smallest_difference:
             return "similar"
-        return "higher" if self.difference > 0 else "lower"
+        return "inconclusive"
 
     @property
     def as_predicted(self):
         return self.outcome == self.rule
 
     def sentence(self):
-        """The result in words, with the numbers, and whether the rule held."""
+        """The result in words, with the numbers, and whether the rule held.
+
+        The sentence states the difference, its standard error and the runs, so
+        `check_verdicts` can re-derive its verdict from it.
+        """
+        spread = f"± {_number(self.standard_error)}, {_runs(self.runs, self.paired)}"
+        noise = f"{self.difference:+.1f} {self.unit} {spread}"
         size = f"{abs(self.difference):.1f} {self.unit}"
-        noise = f"± {self.standard_error:.1f}, {_runs(self.runs, self.paired)}"
-        if self.outcome == "higher":
-            said = f"{self.name} beat {self.other} by {size} ({noise})"
-        elif self.outcome == "lower":
-            said = f"{self.name} scored {size} below {self.other} ({noise})"
-        else:
-            said = (
-                f"{self.name} and {self.other} were within the noise of each other "
-                f"({self.difference:+.1f} {noise})"
-            )
-        if self.as_predicted:
-            return f"{said}, as the rule predicts."
+        smallest = f"{_number(self.smallest_difference)} {self.unit}"
         expected = {
             "higher": f"{self.name} to beat {self.other}",
             "lower": f"{self.other} to beat {self.name}",
             "similar": "no real difference",
         }[self.rule]
+        untested = f"the rule expects {expected}, untested in this run."
+        said = {
+            "higher": f"{self.name} beat {self.other} by {size} ({spread})",
+            "lower": f"{self.name} scored {size} below {self.other} ({spread})",
+            "similar": f"{self.name} and {self.other} were within the noise of each other "
+            f"({noise}), any difference under {smallest}",
+            "inconclusive": f"{self.name} against {self.other}: inconclusive ({noise}), too "
+            f"noisy to rule out a difference of {smallest}; {untested}",
+            "too few runs": f"{self.name} against {self.other}: too few runs to judge "
+            f"({noise}); {untested}",
+        }[self.outcome]
+        if self.outcome in ("inconclusive", "too few runs"):
+            return said
+        if self.as_predicted:
+            return f"{said}, as the rule predicts."
         return f"{said}: the rule expects {expected}; it did not hold in this run."
+
+
+def _number(value):
+    """One decimal, or two significant digits below 0.1 (a standard error of 0.04 is
+    not 0.0)."""
+    return f"{value:.1f}" if abs(value) >= 0.1 or value == 0 else f"{value:.2g}"
 
 
 def _runs(runs, paired):
@@ -184,15 +265,27 @@ def _runs(runs, paired):
 
 
 def compare(
-    name, values, other, other_values, rule="higher", paired=False, scale=100.0, unit="points"
+    name,
+    values,
+    other,
+    other_values,
+    rule="higher",
+    paired=False,
+    scale=100.0,
+    unit="points",
+    smallest_difference=SMALLEST_DIFFERENCE,
 ):
     """Compares two settings' scores over repeated runs.
 
-    The difference of the means counts as real when it is larger than
-    `NOISE_STANDARD_ERRORS` of its standard errors. Unpaired, the standard
-    error is sqrt(sA²/nA + sB²/nB). Paired (run i of A and run i of B share a
-    seed: the same training set, the same starting point), it is the standard
-    error of the n differences, which removes the noise the pair shares.
+    The difference of the means counts as real when its 95% confidence interval
+    (difference ± t × standard error, Student's t) leaves out zero. Unpaired, the
+    standard error is sqrt(sA²/nA + sB²/nB) with min(nA, nB) - 1 degrees of
+    freedom. Paired (run i of A and run i of B share a seed: the same training
+    set, the same starting point), it is the standard error of the n differences
+    with n - 1 degrees of freedom, which removes the noise the pair shares. With
+    3 runs t is 4.30; with 10 paired runs, 2.26. A difference that is not real
+    counts as `"similar"` only when the interval lies within ±
+    `smallest_difference`; otherwise the test is `"inconclusive"`.
 
     Args:
         name: str. Setting A.
@@ -203,6 +296,9 @@ def compare(
         paired: bool. `values[i]` and `other_values[i]` come from the same seed.
         scale: float. Multiplies the difference (100: fractions to points).
         unit: str. Unit of the scaled difference.
+        smallest_difference: float. The smallest difference that matters, in
+            `unit`: 2 points of accuracy by default; pass your own for another
+            unit (seconds, years).
 
     Returns:
         A `Comparison`; `.sentence()` states it in words.
@@ -213,6 +309,12 @@ def compare(
     >>> compare("fine-tuning", [0.90, 0.92, 0.91], "feature extraction",
     ...         [0.84, 0.85, 0.86]).sentence()
     'fine-tuning beat feature extraction by 6.0 points (± 0.8, 3 runs each), as the rule predicts.'
+    >>> noisy = compare("a", [0.80, 0.84, 0.79], "b", [0.80, 0.81, 0.80], paired=True)
+    >>> noisy.outcome
+    'inconclusive'
+    >>> print(noisy.sentence())  # doctest: +NORMALIZE_WHITESPACE
+    a against b: inconclusive (+0.7 points ± 1.2, 3 paired runs), too noisy to rule out
+    a difference of 2.0 points; the rule expects a to beat b, untested in this run.
     """
     if rule not in ("higher", "lower", "similar"):
         raise ValueError(f"rule must be 'higher', 'lower' or 'similar'. Received: rule={rule!r}.")
@@ -231,5 +333,5 @@ def compare(
         variance = _std(values) ** 2 / len(values) + _std(other_values) ** 2 / len(other_values)
     return Comparison(
         name, other, difference, scale * math.sqrt(variance),
-        (len(values), len(other_values)), paired, rule, unit,
+        (len(values), len(other_values)), paired, rule, unit, smallest_difference,
     )  # fmt: skip
