@@ -1,10 +1,18 @@
 """strategy "auto": the advisor's plan checked against its neighbours on validation."""
 
+import numpy as np
 import pytest
 
 import tl_templates
 from tl_templates.advisor import LARGE_TARGET_MIN_EXAMPLES, advise, choose_plan
-from tl_templates.auto_strategy import NEIGHBOURS, auto_candidates, pick_by_validation
+from tl_templates.auto_strategy import (
+    NEIGHBOURS,
+    AutoChoice,
+    auto_candidates,
+    pick_by_bootstrap,
+    pick_by_validation,
+    train_candidates,
+)
 
 
 @pytest.mark.parametrize("similarity", ["similar", "different"])
@@ -52,3 +60,82 @@ def test_random_weights_always_train_from_scratch_with_the_scratch_rate(strategy
     assert plan.head_learning_rate == tl_templates.plan_strategy(
         "train_from_scratch", "lab_glyphs").head_learning_rate  # fmt: skip
     assert plan.reasons[0].startswith('weights = "none"') and strategy in plan.reasons[0]
+
+
+def _accuracy(labels, probabilities):
+    return float(np.mean((probabilities >= 0.5) == labels))
+
+
+def _mean_error(labels, predictions):
+    return float(np.mean(np.abs(predictions - labels)))
+
+
+def _guesses(labels, wrong_every):
+    """Probabilities that are right except on every `wrong_every`-th example."""
+    wrong = np.arange(len(labels)) % wrong_every == 0
+    return np.where(wrong, 1.0 - labels, labels).astype(float)
+
+
+def test_bootstrap_keeps_the_prior_on_noise_and_takes_a_clear_win():
+    labels = (np.arange(40) % 2).astype(float)
+    measures = {"accuracy": (_accuracy, "higher")}
+    # 1 example in 40 better: noise.
+    close = {"feature_extraction": _guesses(labels, 8), "fine_tune_top": _guesses(labels, 10)}
+    tie = pick_by_bootstrap("feature_extraction", close, labels, measures)
+    assert tie.strategy == "feature_extraction" and "noise" in tie.reason
+    assert tie.scores["fine_tune_top"]["accuracy"] > tie.scores["feature_extraction"]["accuracy"]
+    # 10 of 40 wrong against none wrong: clear.
+    clear = {"feature_extraction": _guesses(labels, 4), "fine_tune_top": labels.copy()}
+    win = pick_by_bootstrap("feature_extraction", clear, labels, measures)
+    assert win.strategy == "fine_tune_top" and "beat the advisor's feature_extraction" in win.reason
+    assert win.scores == {"feature_extraction": {"accuracy": 0.75},
+                          "fine_tune_top": {"accuracy": 1.0}}  # fmt: skip
+    assert "fine_tune_top accuracy 1.000" in win.describe()
+    # The same data gives the same choice: the resampling is seeded.
+    assert pick_by_bootstrap("feature_extraction", close, labels, measures) == tie
+
+
+def test_bootstrap_refuses_a_win_on_one_task_paid_for_by_another():
+    rows = 60
+    labels = {"gender": (np.arange(rows) % 2).astype(float), "age": np.linspace(10, 70, rows)}
+    measures = {"gender_accuracy": (lambda y, p: _accuracy(y["gender"], p["gender"]), "higher"),
+                "age_mae": (lambda y, p: _mean_error(y["age"], p["age"]), "lower")}  # fmt: skip
+    prior = {"gender": _guesses(labels["gender"], 3), "age": labels["age"] + 5}
+    better_gender_worse_age = {"gender": labels["gender"].copy(), "age": labels["age"] + 15}
+    better_gender_same_age = {"gender": labels["gender"].copy(), "age": labels["age"] - 5}
+    traded = pick_by_bootstrap(
+        "fine_tune_top", {"fine_tune_top": prior, "fine_tune_all": better_gender_worse_age},
+        labels, measures,
+    )  # fmt: skip
+    assert traded.strategy == "fine_tune_top"
+    kept = pick_by_bootstrap(
+        "fine_tune_top", {"fine_tune_top": prior, "fine_tune_all": better_gender_same_age},
+        labels, measures,
+    )  # fmt: skip
+    assert kept.strategy == "fine_tune_all" and "gender_accuracy" in kept.reason
+    assert "age_mae" not in kept.reason  # age was a tie, not a win
+    with pytest.raises(ValueError, match="'higher' or 'lower'"):
+        pick_by_bootstrap("a", {"a": prior}, labels, {"age_mae": (measures["age_mae"][0], "less")})
+
+
+def test_train_candidates_asks_choose_with_every_trained_candidate(tmp_path):
+    plan = advise(target_examples=80, backbone="lab_glyphs")
+    candidates = auto_candidates(plan, 80)
+
+    def train_one(candidate, folder):
+        folder.mkdir(parents=True)
+        (folder / "history.csv").write_text(f"epoch,{candidate.strategy}\n")
+        return f"model of {candidate.strategy}", []
+
+    seen = {}
+
+    def choose(prior, trained):
+        seen.update(trained)
+        return AutoChoice(candidates[-1].strategy, prior, {}, 10, "test")
+
+    kept, model, phases, choice = train_candidates(
+        candidates, train_one, tmp_path, validation_examples=10, choose=choose
+    )
+    assert set(seen) == {candidate.strategy for candidate in candidates}
+    assert kept is candidates[-1] and model == f"model of {kept.strategy}"
+    assert (tmp_path / "history.csv").read_text() == f"epoch,{kept.strategy}\n"

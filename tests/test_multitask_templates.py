@@ -222,3 +222,29 @@ def test_gender_accuracy_is_saved_and_printed_with_its_interval(baked, tmp_path)
     assert interval["high"] - interval["low"] > 0.2  # wide: a handful of test faces
     described = tl_templates.describe_accuracy(metrics["gender_accuracy"], faces, "faces")
     assert f"gender accuracy    {described}" in result.stdout and "95% CI" in described
+
+
+@pytest.mark.parametrize("template", SAMPLES)
+def test_auto_compares_the_neighbours_on_each_tasks_validation_measure(baked, template, tmp_path):
+    # On small data "auto" trains the advisor's plan and its neighbours, each in
+    # outputs/candidates/, and keeps one by the tasks' own validation measures.
+    data = small_sample(baked[template], template, tmp_path / "data", count=60)
+    output = tmp_path / "outputs"
+    result = run_python(
+        ["train.py", "--data", str(data), "--strategy", "auto", "--image-size", "32",
+         "--head-epochs", "2", "--fine-tune-epochs", "1", "--output", str(output), "--quiet"],
+        baked[template],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    auto = metrics["auto"]
+    tried = list(auto["scores"])
+    assert tried[0] == auto["prior"]  # the advisor's plan first, then its neighbours
+    assert len(tried) >= 2 and auto["strategy"] in tried and metrics["strategy"] == auto["strategy"]
+    measures = {"face-multitask": {"gender_accuracy", "age_mae"},
+                "driving-multilabel": {"mean_auc"}}[template]  # fmt: skip
+    assert all(set(scores) == measures for scores in auto["scores"].values())
+    assert auto["validation_examples"] == metrics["examples"]["validation"]
+    for strategy in tried:
+        assert (output / "candidates" / strategy / "history.csv").exists()
+    assert auto["reason"] in result.stdout and "auto compared on" in result.stdout

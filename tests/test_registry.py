@@ -70,6 +70,7 @@ EXPECTED_PUBLIC_SURFACE = [
     "masked_sparse_categorical_crossentropy",
     "parse_utkface_name",
     "phase_budgets",
+    "pick_by_bootstrap",
     "pick_by_validation",
     "plan_strategy",
     "plot_history",

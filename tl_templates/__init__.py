@@ -25,6 +25,7 @@ _EXPORTS = {
     "plan_strategy": "tl_templates.advisor",
     "AutoChoice": "tl_templates.auto_strategy",
     "auto_candidates": "tl_templates.auto_strategy",
+    "pick_by_bootstrap": "tl_templates.auto_strategy",
     "pick_by_validation": "tl_templates.auto_strategy",
     "train_candidates": "tl_templates.auto_strategy",
     "phase_budgets": "tl_templates.budgets",

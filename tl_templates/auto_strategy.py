@@ -17,6 +17,8 @@ This module imports no Keras or TensorFlow.
 import dataclasses
 import math
 
+import numpy as np
+
 from tl_templates.advisor import LARGE_TARGET_MIN_EXAMPLES, plan_strategy
 from tl_templates.atomic import write_text_atomic
 
@@ -38,7 +40,8 @@ class AutoChoice:
     Attributes:
         strategy: str. The strategy kept.
         prior: str. The advisor's strategy.
-        scores: dict. `{strategy: best validation accuracy}`.
+        scores: dict. `{strategy: best validation accuracy}`, or with several
+            measures (`pick_by_bootstrap`) `{strategy: {measure: value}}`.
         validation_examples: int. The size of the validation split.
         reason: str. Why this strategy, in one sentence.
     """
@@ -53,7 +56,12 @@ class AutoChoice:
         return dataclasses.asdict(self)
 
     def describe(self):
-        scores = ", ".join(f"{name} {score:.3f}" for name, score in self.scores.items())
+        def values(score):
+            if isinstance(score, dict):
+                return " / ".join(f"{measure} {value:.3f}" for measure, value in score.items())
+            return f"{score:.3f}"
+
+        scores = ", ".join(f"{name} {values(score)}" for name, score in self.scores.items())
         examples = self.validation_examples
         return f"auto compared on {examples} validation examples: {scores}.\n{self.reason}"
 
@@ -132,12 +140,117 @@ def pick_by_validation(prior, scores, validation_examples):
     return AutoChoice(prior, prior, dict(scores), validation_examples, reason)
 
 
+def _rows(structure, rows):
+    """`structure` (an array, or a dict of arrays) at `rows`."""
+    if isinstance(structure, dict):
+        return {name: np.asarray(values)[rows] for name, values in structure.items()}
+    return np.asarray(structure)[rows]
+
+
+def pick_by_bootstrap(prior, predictions, targets, measures, resamples=1000, seed=0):
+    """Keeps `prior` unless another strategy is clearly better on validation.
+
+    For models scored by measures other than one accuracy (a multi-task
+    model's gender accuracy and age error, a multi-label model's mean AUC).
+    The validation examples are resampled with replacement `resamples` times;
+    each time, every measure of every candidate is computed on the same
+    examples, so the noise they share cancels (a paired bootstrap). A
+    candidate is clearly better than the prior on a measure when its
+    improvement is above zero in 97.5% of the resamples (about a 95% test),
+    clearly worse when it is below zero in 97.5%. The prior is kept unless a
+    candidate is clearly better on one measure and clearly worse on none.
+
+    Args:
+        prior: str. The advisor's strategy (a key of `predictions`).
+        predictions: dict. `{strategy: validation predictions}`, each an
+            array or a dict of arrays with one row per validation example.
+        targets: array or dict of arrays. The validation labels, same rows.
+        measures: dict. `{name: (function, better)}`: `function(targets,
+            predictions)` returns a float; `better` is `"higher"` or `"lower"`.
+        resamples: int. Bootstrap resamples.
+        seed: int. Seeds the resampling: the same data gives the same choice.
+
+    Returns:
+        An `AutoChoice` whose `scores` are `{strategy: {measure: value}}` on
+        the whole validation split.
+
+    Examples:
+
+    >>> import numpy as np
+    >>> from tl_templates.auto_strategy import pick_by_bootstrap
+    >>> truth = np.arange(200) % 2
+    >>> accuracy = {"accuracy": (lambda y, p: float(np.mean((p > 0.5) == y)), "higher")}
+    >>> guesses = {"feature_extraction": np.where(np.arange(200) % 4 == 0, 1 - truth, truth),
+    ...            "fine_tune_top": truth.astype(float)}  # 75% against 100% right
+    >>> pick_by_bootstrap("feature_extraction", guesses, truth, accuracy).strategy
+    'fine_tune_top'
+    """
+    for name, (_, better) in measures.items():
+        if better not in ("higher", "lower"):
+            raise ValueError(f"Measure {name!r}: better must be 'higher' or 'lower'. "
+                             f"Received: {better!r}.")  # fmt: skip
+    count = len(next(iter(targets.values())) if isinstance(targets, dict) else targets)
+    every_row = np.arange(count)
+    scores = {
+        strategy: {name: float(function(targets, outputs)) for name, (function, _) in measures.items()}
+        for strategy, outputs in predictions.items()
+    }  # fmt: skip
+    generator = np.random.default_rng(seed)
+    # gains[strategy][measure]: the improvement over the prior in each resample
+    # (positive is better, whichever way the measure points).
+    gains = {strategy: {name: [] for name in measures} for strategy in predictions if strategy != prior}
+    for _ in range(resamples):
+        rows = generator.choice(every_row, count, replace=True)
+        sample_targets = _rows(targets, rows)
+        values = {
+            strategy: {name: function(sample_targets, _rows(outputs, rows))
+                       for name, (function, _) in measures.items()}
+            for strategy, outputs in predictions.items()
+        }  # fmt: skip
+        for strategy in gains:
+            for name, (_, better) in measures.items():
+                gain = values[strategy][name] - values[prior][name]
+                gains[strategy][name].append(gain if better == "higher" else -gain)
+
+    def verdicts(strategy):
+        share_above = {name: np.mean(np.asarray(g) > 0) for name, g in gains[strategy].items()}
+        share_below = {name: np.mean(np.asarray(g) < 0) for name, g in gains[strategy].items()}
+        better = [name for name in measures if share_above[name] >= 0.975]
+        worse = [name for name in measures if share_below[name] >= 0.975]
+        return better, worse
+
+    winners = {}
+    for strategy in gains:
+        better, worse = verdicts(strategy)
+        if better and not worse:
+            # Ranked by the mean improvement in units of its bootstrap spread.
+            winners[strategy] = sum(
+                np.mean(gains[strategy][name]) / max(np.std(gains[strategy][name]), 1e-12)
+                for name in better
+            )  # fmt: skip
+    if winners:
+        best = max(winners, key=winners.get)
+        better, _ = verdicts(best)
+        reason = (
+            f"Kept {best}: it beat the advisor's {prior} on validation "
+            f"({', '.join(better)}) in more than 97.5% of {resamples} bootstrap resamples of "
+            f"the {count} validation examples, and was not clearly worse on any measure."
+        )
+        return AutoChoice(best, prior, scores, count, reason)
+    reason = (
+        f"Kept the advisor's {prior}: no other strategy was better on validation in 97.5% of "
+        f"{resamples} bootstrap resamples of the {count} validation examples without being "
+        "clearly worse on another measure (a smaller difference is noise)."
+    )
+    return AutoChoice(prior, prior, scores, count, reason)
+
+
 def best_validation_accuracy(phases):
     """The best validation accuracy over a run's phases (`train_classifier`'s results)."""
     return max(phase.best_val_accuracy for phase in phases)
 
 
-def train_candidates(candidates, train_one, output_dir, validation_examples):
+def train_candidates(candidates, train_one, output_dir, validation_examples, choose=None):
     """Trains each candidate plan and keeps one (`pick_by_validation`).
 
     Args:
@@ -149,6 +262,10 @@ def train_candidates(candidates, train_one, output_dir, validation_examples):
             `output_dir/candidates/<strategy>/`, and the kept one's
             `history.csv` is copied to `output_dir`.
         validation_examples: int. Size of the validation split.
+        choose: callable or None. `choose(prior, trained)` with `trained` =
+            `{strategy: (plan, model, phases)}` returns an `AutoChoice`, e.g.
+            by `pick_by_bootstrap` on each model's validation predictions.
+            None: by best validation accuracy (`pick_by_validation`).
 
     Returns:
         `(plan, model, phases, choice)`: the kept candidate, its trained model
@@ -160,8 +277,12 @@ def train_candidates(candidates, train_one, output_dir, validation_examples):
     for candidate in candidates:
         folder = output_dir / "candidates" / candidate.strategy
         trained[candidate.strategy] = (candidate, *train_one(candidate, folder))
-    scores = {name: best_validation_accuracy(phases) for name, (_, _, phases) in trained.items()}
-    choice = pick_by_validation(candidates[0].strategy, scores, validation_examples)
+    prior = candidates[0].strategy
+    if choose is None:
+        scores = {name: best_validation_accuracy(phases) for name, (_, _, phases) in trained.items()}
+        choice = pick_by_validation(prior, scores, validation_examples)
+    else:
+        choice = choose(prior, trained)
     # The kept run's history is the project's history.
     history = output_dir / "candidates" / choice.strategy / "history.csv"
     write_text_atomic(output_dir / "history.csv", history.read_text())

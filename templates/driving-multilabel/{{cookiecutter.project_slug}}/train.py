@@ -72,6 +72,14 @@ def tune_thresholds(label_names, labels, probabilities):
     }
 
 
+def mean_auc(labels, probabilities):
+    """The AUC of each label over its known values, averaged over the labels that have both classes."""
+    aucs = [tl_templates.roc_auc(labels[:, index], probabilities[:, index])
+            for index in range(labels.shape[1])]  # fmt: skip
+    aucs = [auc for auc in aucs if not math.isnan(auc)]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
 def evaluate(label_names, labels, probabilities, thresholds):
     """Per-label AUC, and precision and recall at the tuned thresholds, on known labels."""
     results = {}
@@ -81,8 +89,7 @@ def evaluate(label_names, labels, probabilities, thresholds):
         results[f"auc_{name}"] = tl_templates.roc_auc(truth, scores)
         results[f"precision_{name}"] = precision
         results[f"recall_{name}"] = recall
-    aucs = [results[f"auc_{name}"] for name in label_names if not math.isnan(results[f"auc_{name}"])]
-    results["mean_auc"] = float(np.mean(aucs)) if aucs else float("nan")
+    results["mean_auc"] = mean_auc(labels, probabilities)
     return {name: None if math.isnan(value) else value for name, value in results.items()}
 
 
@@ -125,27 +132,51 @@ def main(argv=None):
     precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
     jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
     print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
-    with strategy.scope():  # the model's variables live on every replica
-        model = build_model(config, plan, head)
-    phases = tl_templates.train_multitask(
-        model, [head], plan, train, validation,
-        head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
-        batch_size=batch_size, output_dir=output, augment=config.augment,
-        seed=config.seed, verbose=2 if args.quiet else 1,
-        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
-        jit_compile=jit_compile,
-        # From scratch the model keeps its last epoch, where the cosine schedule has
-        # brought the weights and BatchNormalization's statistics to rest (README:
-        # "From scratch"); on a few validation scenes the lowest loss is a noisy pick.
-        # Transfer keeps its best validation epoch.
-        restore_best=plan.strategy != "train_from_scratch",
-    )  # fmt: skip
+    def train_one(plan, folder):
+        """Builds the model for `plan` and trains it, writing its run to `folder`."""
+        with strategy.scope():  # the model's variables live on every replica
+            model = build_model(config, plan, head)
+        phases = tl_templates.train_multitask(
+            model, [head], plan, train, validation,
+            head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
+            batch_size=batch_size, output_dir=folder, augment=config.augment,
+            seed=config.seed, verbose=2 if args.quiet else 1,
+            extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+            jit_compile=jit_compile,
+            # From scratch the model keeps its last epoch, where the cosine schedule has
+            # brought the weights and BatchNormalization's statistics to rest (README:
+            # "From scratch"); on a few validation scenes the lowest loss is a noisy pick.
+            # Transfer keeps its best validation epoch.
+            restore_best=plan.strategy != "train_from_scratch",
+        )  # fmt: skip
+        return model, phases
 
-    def probabilities(split):
+    def probabilities(model, split):
         return model.predict(split[0].astype("float32"), batch_size=batch_size, verbose=0)["labels"]
 
-    thresholds = tune_thresholds(label_names, validation[1]["labels"], probabilities(validation))
-    results = evaluate(label_names, test[1]["labels"], probabilities(test), thresholds)
+    def choose(prior, trained):
+        """Keeps the advisor's plan unless another is clearly better in validation mean AUC."""
+        predictions = {name: probabilities(model, validation) for name, (_, model, _) in trained.items()}
+        return tl_templates.pick_by_bootstrap(
+            prior, predictions, validation[1]["labels"], {"mean_auc": (mean_auc, "higher")}
+        )
+
+    # strategy = "auto" checks the advisor on your data: on a small data set it also
+    # trains the neighbouring strategies (each in outputs/candidates/) and keeps the
+    # advisor's plan unless another is clearly better on the validation scenes.
+    candidates = [plan]
+    if config.strategy == "auto":
+        candidates = tl_templates.auto_candidates(
+            plan, len(train[0]), pretrained=config.weights_argument is not None
+        )
+    plan, model, phases, auto = tl_templates.train_candidates(
+        candidates, train_one, output, validation_examples=len(validation[0]), choose=choose
+    )
+    if auto:
+        print(f"\n{auto.describe()}")
+
+    thresholds = tune_thresholds(label_names, validation[1]["labels"], probabilities(model, validation))
+    results = evaluate(label_names, test[1]["labels"], probabilities(model, test), thresholds)
 
     # Every file is written whole or not at all (a temporary file, then a rename);
     # metrics.json comes last: it marks the run as finished.
@@ -178,6 +209,7 @@ def main(argv=None):
         "phases": [{key: value for key, value in vars(phase).items() if key != "seconds"}
                    for phase in phases],
         "plan": plan.to_dict(),
+        "auto": auto.to_dict() if auto else None,  # what strategy "auto" compared
     }
     # With the settings and the data fingerprint it came from (from run.json).
     metrics = tl_templates.write_metrics(output, metrics)
@@ -189,6 +221,8 @@ def main(argv=None):
     for phase in phases:
         print(f"  {phase.name:<18} best validation loss {phase.best_val_task_loss:.3f}"
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
+    if auto:
+        print(f"  strategy           {plan.strategy} ({auto.reason})")
     print(f"  {'label':<16} {'AUC':>6} {'precision':>10} {'recall':>7} {'threshold':>10}")
     for name in label_names:
         print(f"  {name:<16} {number(results[f'auc_{name}']):>6} "

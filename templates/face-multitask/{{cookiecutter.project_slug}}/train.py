@@ -71,26 +71,40 @@ def load_data(config):
     return splits
 
 
+def gender_accuracy(labels, predictions):
+    """The share of faces with a known gender whose predicted probability is on the right side of 0.5."""
+    truth, probability = labels["gender"], predictions["gender"].ravel()
+    known = ~np.isnan(truth)
+    return float(np.mean((probability[known] >= 0.5) == truth[known])) if known.any() else float("nan")
+
+
+def age_mae(labels, predictions):
+    """The mean absolute error in years over the faces with a known age."""
+    truth, years = labels["age"], predictions["age"].ravel()
+    known = ~np.isnan(truth)
+    return float(np.mean(np.abs(years[known] - truth[known]))) if known.any() else float("nan")
+
+
 def evaluate(test_labels, predictions, train_labels):
     """Test metrics over the known labels, next to what a constant guess would score."""
     results = {}
     if "gender" in test_labels:
-        truth, probability = test_labels["gender"], predictions["gender"].ravel()
+        truth = test_labels["gender"]
         known = ~np.isnan(truth)
         majority = float(np.nanmean(train_labels["gender"]) >= 0.5)  # the most common class
-        accuracy = float(np.mean((probability[known] >= 0.5) == truth[known]))
+        accuracy = gender_accuracy(test_labels, predictions)
         results["gender_accuracy"] = accuracy
         # The 95% interval of an accuracy measured on few faces (Wilson).
         results["gender_accuracy_interval"] = (
             tl_templates.accuracy_with_interval(accuracy, int(known.sum())) if known.any() else None
         )
-        results["gender_auc"] = tl_templates.roc_auc(truth, probability)
+        results["gender_auc"] = tl_templates.roc_auc(truth, predictions["gender"].ravel())
         results["gender_accuracy_majority_baseline"] = float(np.mean(truth[known] == majority))
     if "age" in test_labels:
-        truth, years = test_labels["age"], predictions["age"].ravel()
+        truth = test_labels["age"]
         known = ~np.isnan(truth)
         median = float(np.nanmedian(train_labels["age"]))  # the best constant guess for MAE
-        results["age_mae"] = float(np.mean(np.abs(years[known] - truth[known])))
+        results["age_mae"] = age_mae(test_labels, predictions)
         results["age_mae_constant_baseline"] = float(np.mean(np.abs(median - truth[known])))
     return {
         name: None if isinstance(value, float) and math.isnan(value) else value
@@ -139,22 +153,53 @@ def main(argv=None):
     precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
     jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
     print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
-    with strategy.scope():  # the model's variables live on every replica
-        model = build_model(config, plan, heads)
-    phases = tl_templates.train_multitask(
-        model, heads, plan, train, validation,
-        head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
-        batch_size=batch_size, output_dir=output, augment=config.augment,
-        seed=config.seed, verbose=2 if args.quiet else 1,
-        extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
-        jit_compile=jit_compile,
-        # From scratch the model keeps its last epoch, where the cosine schedule has
-        # brought the weights and BatchNormalization's statistics to rest (README:
-        # "From scratch"); on a few validation faces the lowest loss can be an early,
-        # barely trained epoch. Transfer keeps its best validation epoch.
-        restore_best=plan.strategy != "train_from_scratch",
-    )  # fmt: skip
-    predictions = model.predict(test[0].astype("float32"), batch_size=batch_size, verbose=0)
+    def train_one(plan, folder):
+        """Builds the model for `plan` and trains it, writing its run to `folder`."""
+        with strategy.scope():  # the model's variables live on every replica
+            model = build_model(config, plan, heads)
+        phases = tl_templates.train_multitask(
+            model, heads, plan, train, validation,
+            head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
+            batch_size=batch_size, output_dir=folder, augment=config.augment,
+            seed=config.seed, verbose=2 if args.quiet else 1,
+            extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+            jit_compile=jit_compile,
+            # From scratch the model keeps its last epoch, where the cosine schedule has
+            # brought the weights and BatchNormalization's statistics to rest (README:
+            # "From scratch"); on a few validation faces the lowest loss can be an early,
+            # barely trained epoch. Transfer keeps its best validation epoch.
+            restore_best=plan.strategy != "train_from_scratch",
+        )  # fmt: skip
+        return model, phases
+
+    def predict(model, split):
+        return model.predict(split[0].astype("float32"), batch_size=batch_size, verbose=0)
+
+    def choose(prior, trained):
+        """Keeps the advisor's plan unless another is clearly better on a task's validation
+        measure and clearly worse on none."""
+        predictions = {name: predict(model, validation) for name, (_, model, _) in trained.items()}
+        measures = {}  # each task's own measure, and which way is better
+        if "gender" in config.tasks:
+            measures["gender_accuracy"] = (gender_accuracy, "higher")
+        if "age" in config.tasks:
+            measures["age_mae"] = (age_mae, "lower")
+        return tl_templates.pick_by_bootstrap(prior, predictions, validation[1], measures)
+
+    # strategy = "auto" checks the advisor on your data: on a small data set it also
+    # trains the neighbouring strategies (each in outputs/candidates/) and keeps the
+    # advisor's plan unless another is clearly better on the validation faces.
+    candidates = [plan]
+    if config.strategy == "auto":
+        candidates = tl_templates.auto_candidates(
+            plan, len(train[0]), pretrained=config.weights_argument is not None
+        )
+    plan, model, phases, auto = tl_templates.train_candidates(
+        candidates, train_one, output, validation_examples=len(validation[0]), choose=choose
+    )
+    if auto:
+        print(f"\n{auto.describe()}")
+    predictions = predict(model, test)
     results = evaluate(test[1], predictions, train[1])
 
     # Every file is written whole or not at all (a temporary file, then a rename);
@@ -183,6 +228,7 @@ def main(argv=None):
         "phases": [{key: value for key, value in vars(phase).items() if key != "seconds"}
                    for phase in phases],
         "plan": plan.to_dict(),
+        "auto": auto.to_dict() if auto else None,  # what strategy "auto" compared
     }
     # With the settings and the data fingerprint it came from (from run.json).
     metrics = tl_templates.write_metrics(output, metrics)
@@ -194,6 +240,8 @@ def main(argv=None):
     for phase in phases:
         print(f"  {phase.name:<18} best validation task loss {phase.best_val_task_loss:.3f}"
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
+    if auto:
+        print(f"  strategy           {plan.strategy} ({auto.reason})")
     if "gender" in config.tasks:
         interval = results["gender_accuracy_interval"]  # with the 95% interval below 1,000 faces
         accuracy = "n/a" if interval is None else tl_templates.describe_accuracy(
