@@ -7,8 +7,16 @@ format). For each one, this script
    in pyproject.toml (`[project.urls] Repository`), the one place it is kept;
 2. executes the notebook with a real Jupyter kernel, in quick mode (the
    default `QUICK = True`), in a scratch folder, so nothing lands in the repo;
-3. writes `NN_name.ipynb` with the outputs and plots of that run, and the
-   `.py` again from the same cells, so the pair is in sync.
+3. writes `NN_name.ipynb` with the outputs and plots of that run (local paths
+   taken out of them), and the `.py` again from the same cells, so the pair is
+   in sync.
+
+`--check` runs nothing: it checks that each pair is in sync, that the badge and
+install cell match pyproject.toml, that the outputs hold a plot, no error, no
+local path and no Python warning, and that every verdict sentence in them
+(`tl_templates.results.Comparison.sentence`) agrees with the numbers it states,
+re-derived with the same rule (`tl_templates.results.check_verdicts`): a
+hand-edited or stale output fails.
 
     python notebooks/build.py                     # every notebook
     python notebooks/build.py 01 03_four_cases    # some of them (prefix or name)
@@ -16,6 +24,7 @@ format). For each one, this script
 """
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -40,6 +49,11 @@ JUPYTEXT_METADATA = {
     },
 }
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": KERNEL_NAME}
+# Keras warns at every fit() on a tf.data.Dataset that its default shuffle=True is
+# ignored (the kit's datasets shuffle in their pipelines): noise in a notebook. Any
+# other warning stays, and fails `check`.
+KERNEL_WARNINGS = "ignore:`shuffle=True` was passed:UserWarning"
+WARNING_RE = re.compile(r"\b[A-Z]\w*Warning: ")
 
 
 def _project():
@@ -142,11 +156,43 @@ def execute(notebook, name):
             # this terminal rather than into the notebook.
             extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         )
+        environment = {**os.environ, "PYTHONWARNINGS": KERNEL_WARNINGS}
         try:
-            client.execute()
+            client.execute(env=environment)
         finally:
             probe = notebook.cells.pop()
+            remove_local_paths(notebook, folder)
     return float(probe.outputs[0]["text"]) if probe.outputs else float("nan")
+
+
+def local_paths(folder=None):
+    """Prefixes of this machine's paths, longest first: the run's scratch folder, the
+    virtual environment, the repository, the home folder."""
+    prefixes = {folder, sys.prefix, sys.base_prefix, str(ROOT), str(Path.home())}
+    return sorted((p.rstrip("/") for p in prefixes if p and len(p) > 1), key=len, reverse=True)
+
+
+def remove_local_paths(notebook, folder=None):
+    """Replaces this machine's path prefixes in the text outputs with `.` (the scratch
+    folder, the repository) or `<python>` (the environment), so no build leaks them."""
+    names = {folder: ".", str(ROOT): ".", str(Path.home()): "~"}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            for holder, key in _texts(output):
+                text = holder[key]
+                for prefix in local_paths(folder):
+                    text = text.replace(prefix, names.get(prefix, "<python>"))
+                holder[key] = text
+
+
+def _texts(output):
+    """(dict, key) of each text an output holds: a stream, a plain-text result, a
+    traceback's lines are left alone (an error fails the build anyway)."""
+    if "text" in output and isinstance(output["text"], str):
+        yield output, "text"
+    data = output.get("data", {})
+    if isinstance(data.get("text/plain"), str):
+        yield data, "text/plain"
 
 
 def pop_timings(notebook):
@@ -191,6 +237,34 @@ def check(path):
         problems.append(f"{ipynb.name}: the last cell (the verdict) has no output")
     if not any("image/png" in output.get("data", {}) for cell in code for output in cell.outputs):
         problems.append(f"{ipynb.name} has no plot")
+    return problems + output_problems(built, ipynb.name)
+
+
+# Text that marks a local path in an output, besides this repository's and this
+# environment's own folders.
+LOCAL_PATH_MARKERS = ("site-packages", "/.venv/", "/.virtualenvs/")
+
+
+def output_problems(notebook, name):
+    """Problems in a built notebook's outputs: a verdict that its numbers contradict,
+    a local path, a Python warning."""
+    from tl_templates.results import check_verdicts
+
+    problems = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else ():
+            for holder, key in _texts(output):
+                text = holder[key]
+                where = f"{name}, cell {number}"
+                problems += [f"{where}: {problem}" for problem in check_verdicts(text)]
+                local = (*LOCAL_PATH_MARKERS, str(ROOT), sys.prefix)
+                markers = [marker for marker in local if marker in text]
+                if markers:
+                    problems.append(f"{where}: a local path in the output ({markers[0]!r})")
+                warning = WARNING_RE.search(text)
+                if warning:
+                    problems.append(f"{where}: a Python warning in the output "
+                                    f"({warning.group(0).strip()})")  # fmt: skip
     return problems
 
 
@@ -201,8 +275,10 @@ def build(path):
     seconds = time.perf_counter() - started
     cells = pop_timings(notebook)
     slowest = sorted(range(len(cells)), key=cells.__getitem__, reverse=True)[:4]
-    print(f"  kernel CPU time {cpu_seconds:.0f} s; slowest code cells (wall): "
-          + ", ".join(f"#{i + 1} {cells[i]:.0f} s" for i in slowest))
+    print(
+        f"  kernel CPU time {cpu_seconds:.0f} s; slowest code cells (wall): "
+        + ", ".join(f"#{i + 1} {cells[i]:.0f} s" for i in slowest)
+    )
     jupytext.write(notebook, path.with_suffix(".ipynb"), fmt="ipynb")
     jupytext.write(notebook, path, fmt="py:percent")
     return seconds

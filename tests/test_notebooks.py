@@ -111,6 +111,68 @@ def test_committed_notebook_is_in_sync_and_has_outputs(path):
     assert build.check(path) == []
 
 
+def test_check_runs_from_the_command_line_on_the_committed_notebooks(capsys):
+    problems = [problem for path in NOTEBOOKS for problem in build.check(path)]
+    assert build.main(["--check"]) == (1 if problems else 0)
+    printed = capsys.readouterr().out
+    assert all(problem in printed for problem in problems)
+
+
+def _hand_made_pair(folder, printed, stderr=""):
+    """A notebook pair in `folder` whose last cell printed `printed` (and `stderr`)."""
+    source = folder / "99_hand_made.py"
+    source.write_text(
+        "# %% [markdown]\n# # A hand-made notebook\n#\n"
+        "# [![Open In Colab](x)](y)\n\n# %%\n\n"
+        "# %% tags=[\"parameters\"]\nQUICK = True\n\n# %%\nprint('verdict')\n"
+    )
+    notebook = build.read_source(source)
+    jupytext_text = build.jupytext.writes(notebook, fmt="py:percent")
+    source.write_text(jupytext_text)
+    png = {"image/png": "iVBORw0KGgo="}
+    notebook.cells[2].outputs = [nbformat.v4.new_output("display_data", data=png)]
+    last = notebook.cells[-1]
+    last.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)]
+    if stderr:
+        last.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=stderr))
+    nbformat.write(notebook, source.with_suffix(".ipynb"))
+    return source
+
+
+def test_check_fails_a_stale_or_contradicted_verdict(tmp_path):
+    from tl_templates.results import compare
+
+    honest = compare("fine-tuning", [0.90, 0.92, 0.91], "head only", [0.84, 0.85, 0.86])
+    assert build.check(_hand_made_pair(tmp_path, honest.sentence() + "\n")) == []
+    # Made by the old rule (2 standard errors): with 3 runs Student's t asks for 4.3.
+    stale = "fine-tuning beat head only by 1.6 points (± 0.8, 3 paired runs), as the rule predicts."
+    problems = build.check(_hand_made_pair(tmp_path, stale))
+    assert len(problems) == 1 and "says higher" in problems[0] and "cell 4" in problems[0]
+    # A hand-edited claim: the numbers say A won, the words say the rule failed.
+    edited = honest.sentence().replace(
+        ", as the rule predicts.",
+        ": the rule expects fine-tuning to beat head only; it did not hold in this run.",
+    )
+    assert "did not hold, but it did" in build.check(_hand_made_pair(tmp_path, edited))[0]
+
+
+def test_check_fails_local_paths_and_warnings(tmp_path):
+    import sys
+
+    warning = (
+        f"{sys.prefix}/lib/python3.11/site-packages/keras/src/trainers/epoch_iterator.py:74: "
+        "UserWarning: `shuffle=True` was passed, but will be ignored\n"
+    )
+    problems = build.check(_hand_made_pair(tmp_path, "done\n", stderr=warning))
+    assert any("a local path" in problem for problem in problems)
+    assert any("a Python warning" in problem for problem in problems)
+    # A build takes this machine's paths out of what it writes.
+    notebook = nbformat.read(tmp_path / "99_hand_made.ipynb", as_version=4)
+    build.remove_local_paths(notebook, folder=str(tmp_path))
+    text = notebook.cells[-1].outputs[1]["text"]
+    assert sys.prefix not in text and text.startswith("<python>/lib/python3.11/site-packages")
+
+
 def test_colab_badge_and_install_line_come_from_pyproject():
     import tomllib
 
@@ -171,8 +233,12 @@ def test_full_mode_runs_offline_on_mock_data(name, request):
     index = next(
         i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])
     )
-    settings = {"QUICK": False, "BACKBONE": SMOKE_BACKBONE, "WEIGHTS": str(local_weights),
-                **FULL_MODE_SMOKE[name]}
+    settings = {
+        "QUICK": False,
+        "BACKBONE": SMOKE_BACKBONE,
+        "WEIGHTS": str(local_weights),
+        **FULL_MODE_SMOKE[name],
+    }
     lines = [
         "import tensorflow_datasets as tfds",
         "_mock_data = tfds.testing.mock_data(num_examples=300)  # TFDS's own fake examples",

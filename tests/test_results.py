@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tl_templates.results import Results, compare, critical_value, format_spread
+from tl_templates.results import Results, check_verdicts, compare, critical_value, format_spread
 
 
 def grid():
@@ -136,3 +136,59 @@ def test_bad_comparisons_are_refused():
         compare("a", [1.0], "b", [])
     with pytest.raises(ValueError, match="as many scores"):
         compare("a", [1.0, 0.5], "b", [0.0], paired=True)
+
+
+def test_every_sentence_reads_back_as_what_it_says():
+    cases = [
+        compare("a", [0.90, 0.92, 0.91], "b", [0.84, 0.85, 0.86]),  # higher
+        compare("a", [0.5, 0.52, 0.51], "b", [0.7, 0.71, 0.69]),  # lower, did not hold
+        compare("a", [0.5, 0.52, 0.51], "b", [0.7, 0.71, 0.69], rule="lower"),
+        compare("a", [0.800, 0.811, 0.805, 0.790, 0.802],
+                "b", [0.801, 0.809, 0.806, 0.792, 0.800], rule="similar", paired=True),
+        compare("a", [0.800, 0.811, 0.805, 0.790, 0.802],
+                "b", [0.801, 0.809, 0.806, 0.792, 0.800], paired=True),  # similar, not held
+        compare("a", [0.5, 0.6, 0.7], "b", [0.55, 0.65, 0.62], rule="similar"),  # inconclusive
+        compare("a", [0.9], "b", [0.8]),  # too few runs
+        compare("age (x 0.3)", [3.1, 3.3, 3.2], "age (x 3)", [3.0, 3.2, 3.0],
+                rule="lower", scale=1, unit="years", smallest_difference=0.5),
+    ]  # fmt: skip
+    for comparison in cases:
+        assert check_verdicts("1. " + comparison.sentence() + " Then more text.") == []
+    two = cases[0].sentence() + " And " + cases[1].sentence()
+    assert check_verdicts(two) == []
+
+
+def test_hand_edited_or_stale_verdicts_are_caught():
+    real = compare("a", [0.90, 0.92, 0.91], "b", [0.84, 0.85, 0.86]).sentence()
+    for edited in [
+        # The old 2-standard-error rule called 2.5 standard errors over 3 runs real.
+        "a beat b by 2.5 points (± 1.0, 3 paired runs), as the rule predicts.",
+        real.replace("6.0 points", "1.0 points"),  # a number edited, the words kept
+        real.replace(
+            ", as the rule predicts.",
+            ": the rule expects a to beat b; it did not hold in this run.",
+        ),  # fmt: skip
+        "a and b were within the noise of each other (+9.0 points ± 0.5, 10 paired runs), "
+        "any difference under 2.0 points, as the rule predicts.",
+        "a and b were within the noise of each other (+0.5 points ± 1.0, 3 paired runs), "
+        "any difference under 2.0 points, as the rule predicts.",  # the interval is ±4.3
+        "a against b: inconclusive (+0.1 points ± 0.1, 30 paired runs), too noisy to rule "
+        "out a difference of 2.0 points; the rule expects a to beat b, untested in this run.",
+        "a against b: too few runs to judge (+5.0 points ± 1.0, 5 paired runs); the rule "
+        "expects a to beat b, untested in this run.",
+        # The old wording of "similar", and a hand-written verdict next to its numbers.
+        "a and b were within the noise of each other (+0.2 ± 0.3, 3 paired runs), as the "
+        "rule predicts.",
+        "DANN beat source-only by 11.2 points (± 1.4 standard error over 3 seeds), as the "
+        "rule predicts.",
+    ]:
+        assert check_verdicts(edited), edited
+
+
+def test_rounding_of_the_printed_numbers_is_allowed_for():
+    # 4.30 x 1.0 = 4.30: a printed 4.3 may be 4.34 (real) or 4.26 (not).
+    said = "a beat b by 4.3 points (± 1.0, 3 paired runs), as the rule predicts."
+    assert check_verdicts(said) == []
+    assert check_verdicts("standard error 0.043: " + compare(
+        "a", [0.5004, 0.5005, 0.5006], "b", [0.5, 0.5, 0.5], paired=True, rule="similar"
+    ).sentence()) == []  # fmt: skip

@@ -11,6 +11,7 @@ hand-edited or stale verdict is caught.
 import dataclasses
 import itertools
 import math
+import re
 
 import numpy as np
 
@@ -335,3 +336,143 @@ def compare(
         name, other, difference, scale * math.sqrt(variance),
         (len(values), len(other_values)), paired, rule, unit, smallest_difference,
     )  # fmt: skip
+
+
+# The grammar of `Comparison.sentence()`, read back by `check_verdicts`.
+_NUMBER = r"\d+(?:\.\d+)?(?:e[+-]?\d+)?"
+_RUNS = r"(?P<runs>\d+ paired runs|\d+ runs each|\d+ and \d+ runs)"
+_TAIL = (
+    r"(?P<tail>, as the rule predicts\."
+    r"|: the rule expects (?P<expected>[^;]+?); it did not hold in this run\.)"
+)
+_NOISE = rf"\((?P<difference>[+-]{_NUMBER}) (?P<unit>\S+) ± (?P<error>{_NUMBER}), {_RUNS}\)"
+_SENTENCES = {
+    "higher": rf".*? beat .*? by (?P<size>{_NUMBER}) (?P<unit>\S+) "
+    rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
+    "lower": rf".*? scored (?P<size>{_NUMBER}) (?P<unit>\S+) below .+? "
+    rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
+    "similar": rf"were within the noise of each other {_NOISE}, any difference under "
+    rf"(?P<smallest>{_NUMBER}) \S+{_TAIL}",
+    "inconclusive": rf": inconclusive {_NOISE}, too noisy to rule out a difference of "
+    rf"(?P<smallest>{_NUMBER}) \S+; the rule expects [^;]+?, untested in this run\.",
+    "too few runs": rf": too few runs to judge {_NOISE}; the rule expects [^;]+?, "
+    r"untested in this run\.",
+}
+_SENTENCES = {outcome: re.compile(pattern) for outcome, pattern in _SENTENCES.items()}
+# Words that claim a verdict; a line with one of them and a "±" must hold a sentence
+# in the grammar above, or the check cannot re-derive it.
+_VERDICT_WORDS = re.compile(
+    r"as the rule predicts|did not hold|inconclusive|too few runs|within the noise|"
+    r"not as the rule"
+)
+
+
+def _read(number):
+    """The value of a printed number and half a unit of its last digit (its rounding)."""
+    mantissa, _, exponent = number.partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return float(number), 0.5 * 10.0 ** (int(exponent or 0) - decimals)
+
+
+def _degrees_of_freedom(runs):
+    counts = [int(word) for word in runs.split() if word.isdigit()]
+    return min(counts) - 1
+
+
+def _possible_outcomes(difference, error, degrees_of_freedom, smallest):
+    """The outcomes that the printed numbers allow, given their rounding: the
+    same rule as `Comparison.outcome`, at both ends of each number's rounding."""
+    (d, dd), (e, de) = difference, error
+    if degrees_of_freedom < 1 or e + de <= 1e-9 * max(1.0, abs(d) - dd):
+        return {"too few runs"}
+    possible = set()
+    if e - de <= 1e-9 * max(1.0, abs(d) + dd):
+        possible.add("too few runs")
+    t = critical_value(degrees_of_freedom)
+    low, high = max(abs(d) - dd, 0.0), abs(d) + dd
+    if high > t * max(e - de, 0.0):  # real, for some values within the rounding
+        if d + dd > 0:
+            possible.add("higher")
+        if d - dd < 0:
+            possible.add("lower")
+    if low <= t * (e + de):  # not real, for some
+        if smallest is None:
+            possible |= {"similar", "inconclusive"}
+        else:
+            s, ds = smallest
+            if low + t * max(e - de, 0.0) <= s + ds:
+                possible.add("similar")
+            if high + t * (e + de) > s - ds:
+                possible.add("inconclusive")
+    return possible
+
+
+def check_verdicts(text):
+    """Problems with the verdict sentences in `text`: each is re-derived from the
+    numbers it states (difference, standard error, runs) with the rule of
+    `compare`, so a hand-edited or stale verdict, or one made by an older rule, is
+    caught. A line that claims a verdict next to a "±" in another wording is a
+    problem too: nothing could re-derive it.
+
+    Args:
+        text: str. Printed output, e.g. a notebook's.
+
+    Returns:
+        list of str, empty if every verdict agrees with its numbers.
+
+    Examples:
+
+    >>> from tl_templates.results import check_verdicts, compare
+    >>> check_verdicts(compare("a", [0.9, 0.92, 0.91], "b", [0.84, 0.85, 0.86]).sentence())
+    []
+    >>> stale = "a beat b by 2.5 points (± 1.0, 3 paired runs), as the rule predicts."
+    >>> print(*check_verdicts(stale))  # doctest: +NORMALIZE_WHITESPACE
+    "a beat b by 2.5 points (± 1.0, 3 paired runs), as the rule predicts.": says higher,
+    but the numbers give no real difference (Student's t 4.30 for 3 paired runs)
+    """
+    problems = []
+    for line in text.splitlines():
+        found = []
+        for claimed, pattern in _SENTENCES.items():
+            for match in pattern.finditer(line):
+                found.append(match)
+                problems += _check_sentence(claimed, match)
+        if not found and "±" in line and _VERDICT_WORDS.search(line):
+            problems.append(f"{line.strip()!r}: a verdict in a wording the check cannot re-derive")
+    return problems
+
+
+def _check_sentence(claimed, match):
+    groups = match.groupdict()
+    quoted = f'"{match.group(0).strip()}"'
+    if "size" in groups:
+        size, rounding = _read(groups["size"])
+        difference = (size if claimed == "higher" else -size, rounding)
+    else:
+        difference = _read(groups["difference"])
+    smallest = _read(groups["smallest"]) if groups.get("smallest") else None
+    possible = _possible_outcomes(
+        difference, _read(groups["error"]), _degrees_of_freedom(groups["runs"]), smallest
+    )
+    problems = []
+    if claimed not in possible:
+        given = " or ".join(sorted(possible))
+        if smallest is None and possible <= {"similar", "inconclusive"}:
+            given = "no real difference"  # similar or inconclusive: the size is not stated
+        t = critical_value(max(_degrees_of_freedom(groups["runs"]), 1))
+        problems.append(
+            f"{quoted}: says {claimed}, but the numbers give {given} (Student's t {t:.2f} for "
+            f"{groups['runs']})"
+        )
+    expected = groups.get("expected")
+    if expected:  # "it did not hold": the rule must expect something else
+        winner, _, loser = expected.partition(" to beat ")
+        sentence = match.group(0)
+        held = {
+            "higher": f"{winner} beat {loser} by " in sentence,
+            "lower": f"{loser} scored " in sentence and f" below {winner} (" in sentence,
+            "similar": expected == "no real difference",
+        }[claimed]
+        if held:
+            problems.append(f"{quoted}: says the rule did not hold, but it did")
+    return problems
