@@ -118,6 +118,12 @@ def test_check_runs_from_the_command_line_on_the_committed_notebooks(capsys):
     assert all(problem in printed for problem in problems)
 
 
+def test_the_readme_lists_every_notebook():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [path.stem for path in NOTEBOOKS if f"| `{path.stem}` |" not in readme]
+    assert not missing, f"README's notebook table lacks {missing}"
+
+
 def _hand_made_pair(folder, printed, stderr=""):
     """A notebook pair in `folder` whose last cell printed `printed` (and `stderr`)."""
     source = folder / "99_hand_made.py"
