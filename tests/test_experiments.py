@@ -53,6 +53,28 @@ def test_restart_can_set_a_new_learning_rate_and_keep_weights():
         np.testing.assert_array_equal(a, b)
 
 
+def test_cosine_decay_goes_from_the_peak_towards_zero_and_puts_the_peak_back():
+    images, labels = data()
+    model = compiled(small_model(), learning_rate=1e-2)
+    seen = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(float(self.model.optimizer.learning_rate))
+
+    model.fit(experiments.training_dataset(images, labels, batch_size=8, steps=4),
+              epochs=2, steps_per_epoch=2, shuffle=False, verbose=0,
+              callbacks=[experiments.CosineDecay(4), Recorder()])  # fmt: skip
+    np.testing.assert_allclose(seen, 1e-2 * (1 + np.cos(np.pi * np.arange(4) / 4)) / 2,
+                               rtol=1e-5)  # fmt: skip
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-2)  # for the next run
+    experiments.restart(model, learning_rate=3e-3)  # restart can still set the rate
+    experiments.fit_steps(model, images, labels, steps=2, batch_size=8, decay="cosine")
+    assert float(model.optimizer.learning_rate) == pytest.approx(3e-3)
+    with pytest.raises(ValueError, match="decay='linear'"):
+        experiments.fit_steps(model, images, labels, steps=1, batch_size=8, decay="linear")
+
+
 def test_batches_depend_on_the_seed_only():
     images, labels = np.arange(10)[:, None].astype("float32"), np.arange(10)
 

@@ -7,6 +7,7 @@ starting point, optimizer state cleared, a new learning rate if wanted. That
 trains exactly like a freshly built and compiled model.
 """
 
+import math
 import time
 
 import keras
@@ -132,7 +133,44 @@ def training_dataset(images, labels, batch_size, steps, seed=0):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def fit_steps(model, images, labels, steps, batch_size=32, seed=0, epochs=1, validation=None):
+class CosineDecay(keras.callbacks.Callback):
+    """Decays the optimizer's learning rate to zero along a cosine over one `fit`.
+
+    The rate the optimizer holds when `fit` starts (from `compile` or
+    `restart(learning_rate=...)`) is the peak; before step `i` of `total` the
+    rate is `peak * (1 + cos(pi * i / total)) / 2`. When `fit` ends the peak is
+    put back, so a restarted model decays from the same rate again. This is the
+    schedule of the kit's training phases (`tl_templates.budgets`), applied
+    from outside the compiled training step, so `restart` can still set the rate.
+
+    Args:
+        total_steps: int. Steps of the whole `fit` call (all epochs).
+    """
+
+    def __init__(self, total_steps):
+        super().__init__()
+        self.total_steps = max(1, int(total_steps))
+
+    def _rate(self):
+        optimizer = self.model.optimizer
+        return getattr(optimizer, "inner_optimizer", optimizer).learning_rate
+
+    def on_train_begin(self, logs=None):
+        self.peak = float(keras.ops.convert_to_numpy(self._rate()))
+        self.step = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        progress = min(self.step / self.total_steps, 1.0)
+        self._rate().assign(self.peak * 0.5 * (1.0 + math.cos(math.pi * progress)))
+        self.step += 1
+
+    def on_train_end(self, logs=None):
+        self._rate().assign(self.peak)
+
+
+def fit_steps(
+    model, images, labels, steps, batch_size=32, seed=0, epochs=1, validation=None, decay=None
+):
     """Trains a compiled model for `epochs` x `steps` steps of `batch_size` examples.
 
     Counting steps rather than passes over the data gives every run the same
@@ -147,10 +185,17 @@ def fit_steps(model, images, labels, steps, batch_size=32, seed=0, epochs=1, val
         seed: int. Shuffling seed.
         epochs: int. Epochs, each ending with a validation pass if `validation`.
         validation: tuple or None. `(inputs, labels)` scored after each epoch.
+        decay: str or None. `"cosine"`: the learning rate decays from the
+            optimizer's rate to zero along a cosine over the `epochs` x `steps`
+            steps (`CosineDecay`), like every phase of the kit's templates.
+            None: a constant rate.
 
     Returns:
         The Keras `History`.
     """
+    if decay not in (None, "cosine"):
+        raise ValueError(f'Unknown decay. Received: decay={decay!r}. Known: None, "cosine".')
+    callbacks = [CosineDecay(steps * epochs)] if decay == "cosine" else []
     if validation is not None:
         validation = (np.asarray(validation[0], "float32"), np.asarray(validation[1], "int32"))
     return model.fit(
@@ -160,6 +205,7 @@ def fit_steps(model, images, labels, steps, batch_size=32, seed=0, epochs=1, val
         validation_data=validation,
         validation_batch_size=256,
         shuffle=False,  # the dataset is already in a random order
+        callbacks=callbacks,
         verbose=0,
     )
 
