@@ -233,3 +233,16 @@ def test_the_test_accuracy_comes_with_its_interval(runs):
         assert interval["low"] <= accuracy <= interval["high"]
         printed = tl_templates.describe_accuracy(accuracy, 6, "clips")
         assert f"test accuracy      {printed}" in run["stdout"] and "95% CI" in printed
+
+
+def test_the_final_model_is_refit_on_train_and_validation(runs):
+    # 54 clips: 42 train + 6 validation, under refit = "auto"'s 1,000. The chosen
+    # strategy trains again on all 48, with the same budget; the 6 test clips stay out.
+    for run in runs.values():
+        metrics, refit = run["metrics"], run["metrics"]["refit"]
+        assert refit["examples"] == metrics["examples"]["train"] + metrics["examples"]["validation"]
+        assert [phase["name"] for phase in refit["phases"]] == [
+            phase["name"] for phase in metrics["phases"]
+        ]
+        assert (run["output"] / "refit" / "history.csv").is_file()
+        assert f"refit              on train + validation, {refit['examples']} clips" in run["stdout"]

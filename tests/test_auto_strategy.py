@@ -1,5 +1,7 @@
 """strategy "auto": the advisor's plan checked against its neighbours on validation."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -7,10 +9,13 @@ import tl_templates
 from tl_templates.advisor import LARGE_TARGET_MIN_EXAMPLES, advise, choose_plan
 from tl_templates.auto_strategy import (
     NEIGHBOURS,
+    REFIT_MAX_TRAIN_EXAMPLES,
     AutoChoice,
     auto_candidates,
     pick_by_bootstrap,
     pick_by_validation,
+    refit,
+    should_refit,
     train_candidates,
 )
 
@@ -139,3 +144,31 @@ def test_train_candidates_asks_choose_with_every_trained_candidate(tmp_path):
     assert set(seen) == {candidate.strategy for candidate in candidates}
     assert kept is candidates[-1] and model == f"model of {kept.strategy}"
     assert (tmp_path / "history.csv").read_text() == f"epoch,{kept.strategy}\n"
+
+
+def test_refit_is_for_small_data_unless_asked():
+    assert should_refit("auto", REFIT_MAX_TRAIN_EXAMPLES - 1)
+    assert not should_refit("auto", REFIT_MAX_TRAIN_EXAMPLES)
+    assert should_refit(True, 10**6) and not should_refit(False, 10)
+    with pytest.raises(ValueError, match='refit must be "auto", true or false'):
+        should_refit("yes", 10)
+
+
+def test_refit_trains_the_kept_plan_on_train_and_validation_keeping_the_last_epoch(tmp_path):
+    plan = advise(target_examples=80, backbone="lab_glyphs")
+    train = (np.zeros((8, 2)), np.arange(8))
+    validation = (np.ones((2, 2)), np.array([8, 9]))
+    calls = []
+
+    def train_one(candidate, folder, train, restore_best=True):
+        calls.append((candidate, folder, train, restore_best))
+        phase = types.SimpleNamespace(name="feature_extraction", epochs=3, steps=300)
+        return "refit model", [phase]
+
+    model, summary = refit(plan, train_one, train, validation, tmp_path)
+    [(candidate, folder, both, restore_best)] = calls
+    assert candidate is plan and folder == tmp_path / "refit" and restore_best is False
+    assert both[1].tolist() == list(range(10)) and both[0].shape == (10, 2)
+    assert model == "refit model"
+    assert summary == {"examples": 10,
+                       "phases": [{"name": "feature_extraction", "epochs": 3, "steps": 300}]}

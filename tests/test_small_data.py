@@ -138,3 +138,19 @@ def test_the_test_accuracy_comes_with_its_interval(runs):
         assert interval["high"] - interval["low"] > 0.2  # ten images say little
         printed = tl_templates.describe_accuracy(accuracy, 10, "images")
         assert printed in run["stdout"] and "95% CI" in printed
+
+
+def test_the_final_model_is_refit_on_train_and_validation(runs):
+    # 80 training + 10 validation digits: the chosen strategy trains again on all
+    # 90 with the same budget; the 10 test digits stay out.
+    for run in runs.values():
+        refit = run["metrics"]["refit"]
+        assert refit["examples"] == 90
+        assert [phase["name"] for phase in refit["phases"]] == [
+            phase["name"] for phase in run["metrics"]["phases"]
+        ]
+        for phase in refit["phases"]:
+            wanted = MIN_STEPS // 2 if phase["name"] == "feature_extraction" else MIN_STEPS
+            assert phase["steps"] >= wanted, phase
+        assert (run["output"] / "refit" / "history.csv").is_file()
+        assert "refit              on train + validation, 90 images" in run["stdout"]

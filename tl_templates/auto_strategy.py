@@ -22,6 +22,11 @@ import numpy as np
 from tl_templates.advisor import LARGE_TARGET_MIN_EXAMPLES, plan_strategy
 from tl_templates.atomic import write_text_atomic
 
+# Below this many training examples, `refit = "auto"` trains the chosen
+# strategy once more on the training and validation examples together: at 5
+# images a class, 1 held out for validation is a fifth of the data.
+REFIT_MAX_TRAIN_EXAMPLES = 1000
+
 # The strategies tried next to the advisor's choice: one step more or less
 # of the backbone trained.
 NEIGHBOURS = {
@@ -287,3 +292,55 @@ def train_candidates(candidates, train_one, output_dir, validation_examples, cho
     history = output_dir / "candidates" / choice.strategy / "history.csv"
     write_text_atomic(output_dir / "history.csv", history.read_text())
     return (*trained[choice.strategy], choice)
+
+
+def should_refit(refit, train_examples):
+    """Whether the final model trains again on train + validation.
+
+    Args:
+        refit: `"auto"`, True or False (config.toml's `refit`). `"auto"`:
+            below `REFIT_MAX_TRAIN_EXAMPLES` training examples.
+        train_examples: int. Size of the training split.
+
+    Examples:
+
+    >>> from tl_templates.auto_strategy import should_refit
+    >>> should_refit("auto", 40), should_refit("auto", 5000), should_refit(False, 40)
+    (True, False, False)
+    """
+    if refit == "auto":
+        return train_examples < REFIT_MAX_TRAIN_EXAMPLES
+    if isinstance(refit, bool):
+        return refit
+    raise ValueError(f'refit must be "auto", true or false. Received: refit={refit!r}.')
+
+
+def merge_splits(first, second):
+    """Two `(inputs, labels)` splits as one, `first`'s examples first."""
+    return tuple(np.concatenate([a, b]) for a, b in zip(first, second, strict=True))
+
+
+def refit(plan, train_one, train, validation, output_dir):
+    """Trains `plan` once more on the training and validation examples together.
+
+    The budget is the chosen run's (the same epochs and minimum steps); the
+    last epoch is kept, since with the validation examples in training there
+    is nothing left to choose an epoch by. The run is written to
+    `output_dir/refit/` and resumes like any other.
+
+    Args:
+        plan: `StrategyPlan`. The strategy kept (by `train_candidates`).
+        train_one: callable. `train_one(plan, folder, train, restore_best)`
+            builds and trains a model as in `train_candidates`, on `train`.
+        train, validation: tuple. `(inputs, labels)` splits.
+        output_dir: Path. The project's output folder.
+
+    Returns:
+        `(model, summary)`: the refit model, and `{"examples": n, "phases":
+        [{"name", "epochs", "steps"}]}` for metrics.json.
+    """
+    both = merge_splits(train, validation)
+    print(f"\nRefit: {plan.strategy} on train + validation ({len(both[1])} examples), last epoch kept")
+    model, phases = train_one(plan, output_dir / "refit", both, restore_best=False)
+    summary = [{"name": phase.name, "epochs": phase.epochs, "steps": phase.steps} for phase in phases]
+    return model, {"examples": len(both[1]), "phases": summary}

@@ -30,6 +30,10 @@ class Config:
     # phases that train backbone blocks (fine-tuning, from scratch); the head phase then
     # trains on cached features. true: every phase; false: none.
     augment: bool | str = "auto"
+    # Once the strategy is chosen, train it again on the training and validation clips
+    # together, keeping its last epoch (the test clips stay out). "auto": below 1,000
+    # training clips, where the validation clips are a share worth having. true / false.
+    refit: bool | str = "auto"
 
     # Transfer strategy
     strategy: str = "auto"  # auto: the advisor decides from your data; or a strategy name

@@ -87,7 +87,7 @@ def main(argv=None):
     jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
     print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
 
-    def train_one(plan, folder):
+    def train_one(plan, folder, train=splits.train, restore_best=True):
         """Builds the model for `plan` and trains it, writing its run to `folder`."""
         with strategy.scope():  # the model's variables live on every replica
             model = build_model(config, plan, num_classes=len(splits.class_names))
@@ -95,12 +95,13 @@ def main(argv=None):
         # runs in the input pipeline, outside the model: not in the strategy's scope.
         augmentation = tl_templates.AudioAugmentation(seed=config.seed)
         phases = tl_templates.train_classifier(
-            model, plan, splits.train, splits.validation,
+            model, plan, train, splits.validation,
             head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
             batch_size=batch_size, output_dir=folder, augment=config.augment,
             augmentation=augmentation, seed=config.seed, verbose=2 if args.quiet else 1,
             jit_compile=jit_compile,
             extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+            restore_best=restore_best,
         )  # fmt: skip
         return model, phases
 
@@ -117,6 +118,13 @@ def main(argv=None):
     )
     if auto:
         print(f"\n{auto.describe()}")
+
+    # On a small data set the validation clips are too many to leave out of the final
+    # model: the chosen strategy trains again, with the same budget, on the training and
+    # validation clips together (config.toml: refit). The test clips stay out.
+    refit = None
+    if tl_templates.should_refit(config.refit, len(splits.train[1])):
+        model, refit = tl_templates.refit(plan, train_one, splits.train, splits.validation, output)
 
     test_clips, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
@@ -150,6 +158,7 @@ def main(argv=None):
                    for phase in phases],
         "plan": plan.to_dict(),
         "auto": auto.to_dict() if auto else None,  # what strategy "auto" compared
+        "refit": refit,  # the final model trained again on train + validation
     }
     # With the settings and the data fingerprint it came from (from run.json).
     metrics = tl_templates.write_metrics(output, metrics)
@@ -160,6 +169,8 @@ def main(argv=None):
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
     if auto:
         print(f"  strategy           {plan.strategy} ({auto.reason})")
+    if refit:
+        print(f"  refit              on train + validation, {refit['examples']} clips, last epoch kept")
     print(f"  test accuracy      {tl_templates.describe_accuracy(test_accuracy, len(test_labels), 'clips')}")
     print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
           "labels.txt, timing.json, logs/ (tensorboard --logdir outputs/logs)")

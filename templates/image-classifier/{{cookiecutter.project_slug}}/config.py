@@ -33,6 +33,10 @@ class Config:
     # that train backbone blocks (fine-tuning, from scratch); the head phase then trains
     # on cached features. true: every phase; false: none.
     augment: bool | str = "auto"
+    # Once the strategy is chosen, train it again on the training and validation images
+    # together, keeping its last epoch (the test images stay out). "auto": below 1,000
+    # training images, where the validation images are a share worth having. true / false.
+    refit: bool | str = "auto"
 
     # Transfer strategy
     strategy: str = "auto"  # auto: the advisor decides from your data; or a strategy name

@@ -82,16 +82,17 @@ def main(argv=None):
     jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
     print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
 
-    def train_one(plan, folder):
+    def train_one(plan, folder, train=splits.train, restore_best=True):
         """Builds the model for `plan` and trains it, writing its run to `folder`."""
         with strategy.scope():  # the model's variables live on every replica
             model = build_model(config, plan, num_classes=len(splits.class_names))
         phases = tl_templates.train_classifier(
-            model, plan, splits.train, splits.validation,
+            model, plan, train, splits.validation,
             head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
             batch_size=batch_size, output_dir=folder, augment=config.augment,
             seed=config.seed, verbose=2 if args.quiet else 1, jit_compile=jit_compile,
             extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
+            restore_best=restore_best,
         )  # fmt: skip
         return model, phases
 
@@ -108,6 +109,13 @@ def main(argv=None):
     )
     if auto:
         print(f"\n{auto.describe()}")
+
+    # On a small data set the validation images are too many to leave out of the final
+    # model: the chosen strategy trains again, with the same budget, on the training and
+    # validation images together (config.toml: refit). The test images stay out.
+    refit = None
+    if tl_templates.should_refit(config.refit, len(splits.train[1])):
+        model, refit = tl_templates.refit(plan, train_one, splits.train, splits.validation, output)
 
     test_images, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
@@ -140,6 +148,7 @@ def main(argv=None):
                    for phase in phases],
         "plan": plan.to_dict(),
         "auto": auto.to_dict() if auto else None,  # what strategy "auto" compared
+        "refit": refit,  # the final model trained again on train + validation
     }
     # With the settings and the data fingerprint it came from (from run.json).
     metrics = tl_templates.write_metrics(output, metrics)
@@ -150,6 +159,8 @@ def main(argv=None):
               f" ({phase.epochs} epochs, {phase.seconds:.0f} s)")
     if auto:
         print(f"  strategy           {plan.strategy} ({auto.reason})")
+    if refit:
+        print(f"  refit              on train + validation, {refit['examples']} images, last epoch kept")
     print(f"  test accuracy      {tl_templates.describe_accuracy(test_accuracy, len(test_labels), 'images')}")
     print(f"Written to {output}: model.keras, metrics.json, history.csv, training.png, "
           "labels.txt, timing.json, logs/ (tensorboard --logdir outputs/logs)")
