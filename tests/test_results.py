@@ -138,6 +138,27 @@ def test_bad_comparisons_are_refused():
         compare("a", [1.0, 0.5], "b", [0.0], paired=True)
 
 
+def errors(rule, shift=-1.0):
+    """Mean absolute errors (years): A's are `shift` years off B's, paired."""
+    other = [12.0, 11.5, 12.4, 11.8, 12.1]
+    values = [b + shift + 0.1 * (i % 2) for i, b in enumerate(other)]
+    return compare("shared", values, "age only", other, rule=rule, paired=True, scale=1,
+                   unit="years", smallest_difference=1.0, higher_is_better=False)  # fmt: skip
+
+
+def test_errors_are_never_said_to_beat():
+    lower = errors(rule="lower")  # the shared model erred a year less, as the rule says
+    assert lower.outcome == "lower" and lower.as_predicted
+    assert lower.sentence().startswith("shared scored 1.0 years below age only (± ")
+    assert lower.sentence().endswith(", as the rule predicts.")
+    higher = errors(rule="lower", shift=1.0)
+    assert higher.sentence().startswith("shared scored 1.0 years above age only")
+    assert higher.sentence().endswith(
+        ": the rule expects shared to score below age only; it did not hold in this run."
+    )
+    assert "beat" not in higher.sentence() + lower.sentence()
+
+
 def test_every_sentence_reads_back_as_what_it_says():
     cases = [
         compare("a", [0.90, 0.92, 0.91], "b", [0.84, 0.85, 0.86]),  # higher
@@ -151,6 +172,10 @@ def test_every_sentence_reads_back_as_what_it_says():
         compare("a", [0.9], "b", [0.8]),  # too few runs
         compare("age (x 0.3)", [3.1, 3.3, 3.2], "age (x 3)", [3.0, 3.2, 3.0],
                 rule="lower", scale=1, unit="years", smallest_difference=0.5),
+        errors(rule="lower"),  # an error: lower is better
+        errors(rule="higher"),
+        errors(rule="lower", shift=1.0),
+        errors(rule="higher", shift=1.0),
     ]  # fmt: skip
     for comparison in cases:
         assert check_verdicts("1. " + comparison.sentence() + " Then more text.") == []
@@ -181,6 +206,13 @@ def test_hand_edited_or_stale_verdicts_are_caught():
         "rule predicts.",
         "DANN beat source-only by 11.2 points (± 1.4 standard error over 3 seeds), as the "
         "rule predicts.",
+        # An error that fell, as the rule expects, called a failure of the rule.
+        errors(rule="lower")
+        .sentence()
+        .replace(
+            ", as the rule predicts.",
+            ": the rule expects shared to score below age only; it did not hold in this run.",
+        ),
     ]:
         assert check_verdicts(edited), edited
 

@@ -136,7 +136,7 @@ class Comparison:
 
     The outcome is one of:
 
-    - `"higher"` / `"lower"`: A beat B / B beat A; the 95% confidence interval
+    - `"higher"` / `"lower"`: A scored above / below B; the 95% confidence interval
       of the difference (mean ± t × standard error, Student's t for the runs'
       degrees of freedom) leaves out zero.
     - `"similar"`: no real difference, and the whole interval lies within
@@ -161,6 +161,8 @@ class Comparison:
         unit: str. Unit of the difference, e.g. `"points"`.
         smallest_difference: float. The smallest difference that matters, in
             `unit` (default 2.0: 2 points of accuracy).
+        higher_is_better: bool. False for errors (a mean absolute error, a
+            loss): the sentence then says "scored above/below", never "beat".
     """
 
     name: str
@@ -172,6 +174,7 @@ class Comparison:
     rule: str = "higher"
     unit: str = "points"
     smallest_difference: float = SMALLEST_DIFFERENCE
+    higher_is_better: bool = True
 
     @property
     def degrees_of_freedom(self):
@@ -233,9 +236,14 @@ class Comparison:
             "lower": f"{self.other} to beat {self.name}",
             "similar": "no real difference",
         }[self.rule]
+        if not self.higher_is_better and self.rule != "similar":
+            expected = f"{self.name} to score {'above' if self.rule == 'higher' else 'below'} "
+            expected += self.other
         untested = f"the rule expects {expected}, untested in this run."
         said = {
-            "higher": f"{self.name} beat {self.other} by {size} ({spread})",
+            "higher": f"{self.name} beat {self.other} by {size} ({spread})"
+            if self.higher_is_better
+            else f"{self.name} scored {size} above {self.other} ({spread})",
             "lower": f"{self.name} scored {size} below {self.other} ({spread})",
             "similar": f"{self.name} and {self.other} were within the noise of each other "
             f"({noise}), any difference under {smallest}",
@@ -275,6 +283,7 @@ def compare(
     scale=100.0,
     unit="points",
     smallest_difference=SMALLEST_DIFFERENCE,
+    higher_is_better=True,
 ):
     """Compares two settings' scores over repeated runs.
 
@@ -300,6 +309,8 @@ def compare(
         smallest_difference: float. The smallest difference that matters, in
             `unit`: 2 points of accuracy by default; pass your own for another
             unit (seconds, years).
+        higher_is_better: bool. False for errors: the sentence says "scored
+            above/below" and never calls the higher error the winner.
 
     Returns:
         A `Comparison`; `.sentence()` states it in words.
@@ -335,6 +346,7 @@ def compare(
     return Comparison(
         name, other, difference, scale * math.sqrt(variance),
         (len(values), len(other_values)), paired, rule, unit, smallest_difference,
+        higher_is_better,
     )  # fmt: skip
 
 
@@ -346,19 +358,39 @@ _TAIL = (
     r"|: the rule expects (?P<expected>[^;]+?); it did not hold in this run\.)"
 )
 _NOISE = rf"\((?P<difference>[+-]{_NUMBER}) (?P<unit>\S+) ± (?P<error>{_NUMBER}), {_RUNS}\)"
-_SENTENCES = {
-    "higher": rf".*? beat .*? by (?P<size>{_NUMBER}) (?P<unit>\S+) "
-    rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
-    "lower": rf".*? scored (?P<size>{_NUMBER}) (?P<unit>\S+) below .+? "
-    rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
-    "similar": rf"were within the noise of each other {_NOISE}, any difference under "
-    rf"(?P<smallest>{_NUMBER}) \S+{_TAIL}",
-    "inconclusive": rf": inconclusive {_NOISE}, too noisy to rule out a difference of "
-    rf"(?P<smallest>{_NUMBER}) \S+; the rule expects [^;]+?, untested in this run\.",
-    "too few runs": rf": too few runs to judge {_NOISE}; the rule expects [^;]+?, "
-    r"untested in this run\.",
-}
-_SENTENCES = {outcome: re.compile(pattern) for outcome, pattern in _SENTENCES.items()}
+_SENTENCES = [
+    (
+        "higher",
+        rf".*? beat .*? by (?P<size>{_NUMBER}) (?P<unit>\S+) "
+        rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
+    ),
+    (
+        "lower",
+        rf".*? scored (?P<size>{_NUMBER}) (?P<unit>\S+) below .+? "
+        rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
+    ),
+    (
+        "higher",
+        rf".*? scored (?P<size>{_NUMBER}) (?P<unit>\S+) above .+? "
+        rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
+    ),
+    (
+        "similar",
+        rf"were within the noise of each other {_NOISE}, any difference under "
+        rf"(?P<smallest>{_NUMBER}) \S+{_TAIL}",
+    ),
+    (
+        "inconclusive",
+        rf": inconclusive {_NOISE}, too noisy to rule out a difference of "
+        rf"(?P<smallest>{_NUMBER}) \S+; the rule expects [^;]+?, untested in this run\.",
+    ),
+    (
+        "too few runs",
+        rf": too few runs to judge {_NOISE}; the rule expects [^;]+?, "
+        r"untested in this run\.",
+    ),
+]
+_SENTENCES = [(outcome, re.compile(pattern)) for outcome, pattern in _SENTENCES]
 # Words that claim a verdict; a line with one of them and a "±" must hold a sentence
 # in the grammar above, or the check cannot re-derive it.
 _VERDICT_WORDS = re.compile(
@@ -433,7 +465,7 @@ def check_verdicts(text):
     problems = []
     for line in text.splitlines():
         found = []
-        for claimed, pattern in _SENTENCES.items():
+        for claimed, pattern in _SENTENCES:
             for match in pattern.finditer(line):
                 found.append(match)
                 problems += _check_sentence(claimed, match)
@@ -466,13 +498,26 @@ def _check_sentence(claimed, match):
         )
     expected = groups.get("expected")
     if expected:  # "it did not hold": the rule must expect something else
-        winner, _, loser = expected.partition(" to beat ")
         sentence = match.group(0)
-        held = {
-            "higher": f"{winner} beat {loser} by " in sentence,
-            "lower": f"{loser} scored " in sentence and f" below {winner} (" in sentence,
-            "similar": expected == "no real difference",
-        }[claimed]
+
+        def said(first, word, second):  # "A beat B by", "A scored 3.0 points above B ("
+            if word == "beat":
+                return f"{first} beat {second} by " in sentence
+            return f"{first} scored " in sentence and f" {word} {second} (" in sentence
+
+        if expected == "no real difference":
+            held = claimed == "similar"
+        elif " to beat " in expected:
+            winner, _, loser = expected.partition(" to beat ")
+            held = (claimed == "higher" and said(winner, "beat", loser)) or (
+                claimed == "lower" and said(loser, "below", winner)
+            )
+        else:  # "A to score above B" or "A to score below B" (errors)
+            scored = re.fullmatch(r"(.+) to score (above|below) (.+)", expected)
+            held = bool(scored) and (
+                claimed == {"above": "higher", "below": "lower"}[scored[2]]
+                and said(scored[1], scored[2], scored[3])
+            )
         if held:
             problems.append(f"{quoted}: says the rule did not hold, but it did")
     return problems
