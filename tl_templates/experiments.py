@@ -3,8 +3,10 @@
 The notebooks compare strategies over several seeds. Compiling a Keras model
 costs seconds (its training step is traced into a graph), so an experiment
 compiles each model once and `restart`s it for every run: weights back to a
-starting point, optimizer state cleared, a new learning rate if wanted. That
-trains exactly like a freshly built and compiled model.
+starting point, optimizer state cleared, the random layers' (dropout's) draws
+back to where they started, a new learning rate if wanted. That trains exactly
+like a freshly built and compiled model built under the same seed (tested bit
+for bit in tests/test_experiments.py).
 """
 
 import math
@@ -94,10 +96,20 @@ def restart(model, weights=None, learning_rate=None):
     """Resets a compiled model for a new run, without compiling it again.
 
     Sets `weights` (if given), clears the optimizer's state (step count,
-    Adam's moments) and optionally sets a new learning rate. Under mixed
+    Adam's moments), rewinds the random layers (dropout, random augmentation)
+    to their first draw, and optionally sets a new learning rate. Under mixed
     precision the loss scale is kept. For a part of a model (from
     `tl_templates.caching.split_at_block`), set the whole model's weights and
     then `restart(part)` to clear the part's optimizer.
+
+    The model then trains exactly, bit for bit, like a freshly built and
+    compiled one built under the same `keras.utils.set_random_seed` and given
+    the same weights and batches: Keras' random layers draw from a
+    `keras.random.SeedGenerator` whose counter moves at every training step,
+    and `restart` sets every counter back to 0 (the seed itself is kept), so
+    two runs of a restarted model see the same dropout masks, as two fresh
+    models would. Random draws depend on the model it was built as, not on
+    `weights`: the runs of a restarted model share their dropout masks.
 
     Args:
         model: keras.Model. Compiled.
@@ -112,6 +124,19 @@ def restart(model, weights=None, learning_rate=None):
             variable.assign(keras.ops.zeros_like(variable))
     if learning_rate is not None:
         optimizer.learning_rate.assign(learning_rate)
+    _rewind_seed_generators(model)
+
+
+def _rewind_seed_generators(model):
+    """Sets the counter of every seed generator of `model` (nested layers too) to 0.
+
+    A generator's state is `[seed, counter]`; Keras' layers draw with
+    `SeedGenerator.next()`, which adds 1 to the counter and keeps the seed.
+    """
+    for variable in model.variables:
+        if variable.path.endswith("seed_generator_state"):
+            state = keras.ops.convert_to_numpy(variable)
+            variable.assign(np.array([state[0], 0], dtype=state.dtype))
 
 
 def training_dataset(images, labels, batch_size, steps, seed=0):
