@@ -69,7 +69,9 @@ def test_train_predict_and_export_end_to_end(tmp_path):
                  "--output", str(output), "--quiet"])  # fmt: skip
     assert train.returncode == 0, train.stderr[-3000:]
     metrics = json.loads((output / "metrics.json").read_text())
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    # Above any constant guess (2 of the 6 test clips, one class's): the sample run
+    # measured 0.83 (5 of 6). Six clips cannot show a finer margin.
+    assert metrics["test_accuracy"] >= 0.5, metrics["test_accuracy_interval"]
     for name in ("model.keras", "history.csv", "training.png", "labels.txt"):
         assert (output / name).is_file(), name
 

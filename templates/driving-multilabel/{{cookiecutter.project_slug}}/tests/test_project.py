@@ -74,7 +74,9 @@ def test_train_and_predict_end_to_end(tmp_path):
     assert metrics["labels"] == labels
     for name in labels:
         assert 0.0 <= metrics[f"auc_{name}"] <= 1.0
-    assert 0.0 <= metrics["mean_auc"] <= 1.0
+    # Above chance (an AUC of 0.5, what any constant score gets): the sample run measured
+    # a mean AUC of 0.77 over the labels (car 1.0, the rare stop sign 0.52).
+    assert metrics["mean_auc"] >= 0.65
     thresholds = json.loads((output / "thresholds.json").read_text())
     assert list(thresholds) == labels and all(0.0 <= value <= 1.0 for value in thresholds.values())
     for name in ("model.keras", "history.csv", "training.png"):

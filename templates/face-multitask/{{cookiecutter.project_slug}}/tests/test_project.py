@@ -69,8 +69,12 @@ def test_multi_task_run_trains_and_predicts_end_to_end(tmp_path):
                         "--quiet"])  # fmt: skip
     assert train.returncode == 0, train.stderr[-3000:]
     metrics = json.loads((output / "metrics.json").read_text())
-    assert 0.0 <= metrics["gender_accuracy"] <= 1.0 and 0.0 <= metrics["gender_auc"] <= 1.0
-    assert metrics["age_mae"] >= 0.0
+    # Clearly better than a constant guess on both tasks: the sample run measured gender
+    # 0.87 (always the most common gender: 0.45) and an age error of 8.8 years (always
+    # the median age: 19.7).
+    assert metrics["gender_accuracy"] >= metrics["gender_accuracy_majority_baseline"] + 0.1
+    assert metrics["gender_accuracy_interval"]["low"] > 0.5 and metrics["gender_auc"] > 0.7
+    assert metrics["age_mae"] <= 0.75 * metrics["age_mae_constant_baseline"]
     assert [phase["name"] for phase in metrics["phases"]] == ["feature_extraction", "fine_tuning"]
     for name in ("model.keras", "history.csv", "training.png"):
         assert (output / name).is_file(), name
@@ -92,5 +96,7 @@ def test_single_task_run_on_utkface_file_names(tmp_path):
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["tasks"] == ["gender"]
     assert "gender_accuracy" in metrics and "age_mae" not in metrics
+    # Measured 0.80 (always the most common gender: 0.57) on the 60 test faces.
+    assert metrics["gender_accuracy"] >= metrics["gender_accuracy_majority_baseline"] + 0.1
     images = list((PROJECT_DIR / "data" / "sample" / "images").glob("*.jpg"))
     assert sum(metrics["examples"].values()) == len(images)  # every name has both labels

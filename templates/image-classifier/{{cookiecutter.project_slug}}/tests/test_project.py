@@ -60,7 +60,11 @@ def test_train_and_predict_end_to_end(tmp_path):
     )  # fmt: skip
     assert train.returncode == 0, train.stderr[-3000:]
     metrics = json.loads((output / "metrics.json").read_text())
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    # Well above chance (1 in 10 digits; a constant guess scores about 0.1): the sample
+    # run measured 0.967 (95% CI 0.886-0.991) on its 60 test digits.
+    chance = 1 / len(metrics["class_names"])
+    assert metrics["test_accuracy"] >= 0.8, metrics["test_accuracy_interval"]
+    assert metrics["test_accuracy_interval"]["low"] > chance + 0.3
     for name in ("model.keras", "history.csv", "training.png", "labels.txt"):
         assert (output / name).is_file(), name
 
