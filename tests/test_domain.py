@@ -153,3 +153,15 @@ def test_domain_probe_separates_separable_features_and_not_identical_ones():
     source = rng.normal(0, 1, (200, 8))
     assert domain.domain_probe_accuracy(source, source + 3.0) > 0.95
     assert abs(domain.domain_probe_accuracy(source, rng.normal(0, 1, (200, 8))) - 0.5) < 0.12
+
+
+def test_classifier_branches_share_the_dann_model_weights():
+    keras.utils.set_random_seed(0)
+    model = domain.build_dann("lab_glyphs", 3, (32, 32, 3), weights=None)
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    outputs = model(images, training=False)
+    np.testing.assert_allclose(domain.domain_classifier(model)(images, training=False),
+                               outputs["domain"], rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(domain.classifier(model)(images, training=False),
+                               outputs["label"], rtol=1e-6)  # fmt: skip
+    assert domain.domain_classifier(model).output.shape == (None, 1)

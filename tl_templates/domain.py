@@ -295,6 +295,11 @@ def classifier(model):
     return keras.Model(model.input, model.output["label"], name=f"{model.name}_classifier")
 
 
+def domain_classifier(model):
+    """Image -> probability that it comes from the target domain: the domain branch."""
+    return keras.Model(model.input, model.output["domain"], name=f"{model.name}_domain")
+
+
 def feature_extractor(model):
     """Image -> the features both heads see (shares weights)."""
     return keras.Model(model.input, model.get_layer("features").output, name="features")
