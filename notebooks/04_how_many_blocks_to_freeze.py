@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -29,7 +29,8 @@
 # and one different, the same number of examples and steps, several seeds. The curves
 # show where each target peaks.
 #
-# **Runtime.** Quick mode: offline, about a minute on a 2-core CPU (`lab_glyphs`,
+# **Runtime.** Quick mode: offline, 5 seeds, 144 s of CPU time (7 minutes of wall clock on
+# a 2-core CPU shared with other builds; the 1-2 minutes alone) (`lab_glyphs`,
 # pretrained on rendered characters; handwritten digits as the similar target, patches
 # of materials in real photos as the different one). Full mode: EfficientNetB0 with
 # ImageNet weights, TFDS `tf_flowers` (similar) and `eurosat/rgb` (different), on a Colab
@@ -49,7 +50,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 QUICK = True  # True: offline, CPU, about a minute. False: full size on a Colab GPU.
 
-SEEDS = [0, 1, 2]
+SEEDS = [0, 1, 2, 3, 4]
 if QUICK:
     BACKBONE, WEIGHTS = "lab_glyphs", "pretrained"  # the kit's lab backbone
     IMAGE_SIZE = 32
@@ -240,3 +241,13 @@ else:
     print("The different target peaked with more blocks frozen than the similar one: against "
           "the rule, in this run.")
 print(f"\n({timer.report()})")
+
+# %% [markdown]
+# ## What this run showed
+# With 5 seeds and 20 examples per class, the freeze depth mattered little. For the
+# similar target (digits) every depth was within the noise of the best one (frozen to
+# block1, 94.5%) except frozen to block3 (90.6%). For the different target (materials)
+# all seven depths were within the noise of the best (frozen to block2, 77.8%): spreads
+# of 2-8 points over the seeds. So the rule (a different target wants fewer frozen
+# blocks) was not tested by this run: its verdict is that it cannot tell where each
+# target peaks. The full mode (more examples, EfficientNetB0) is the fair test.
