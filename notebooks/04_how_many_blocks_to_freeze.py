@@ -30,7 +30,7 @@
 # show where each target peaks.
 #
 # **Runtime.** Quick mode: offline, 5 seeds, 144 s of CPU time (7 minutes of wall clock on
-# a 2-core CPU shared with other builds; the 1-2 minutes alone) (`lab_glyphs`,
+# a 2-core CPU shared with other builds) (`lab_glyphs`,
 # pretrained on rendered characters; handwritten digits as the similar target, patches
 # of materials in real photos as the different one). Full mode: EfficientNetB0 with
 # ImageNet weights, TFDS `tf_flowers` (similar) and `eurosat/rgb` (different), on a Colab
