@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -36,7 +36,8 @@
 # F1 at a fixed threshold of 0.5 and at thresholds tuned for the best F1 on the
 # validation set (`tl_templates.best_f1_threshold`).
 #
-# **Runtime.** Quick mode (`QUICK = True`): offline, well under a minute on a 2-core CPU.
+# **Runtime.** Quick mode (`QUICK = True`): offline, 5 seeds, 35 s of CPU time (156 s of wall
+# clock on a 2-core CPU shared with other builds).
 # Street scenes drawn by the kit (cars, pedestrians, traffic lights, stop signs among
 # distractors: `tl_templates.synthetic_scenes`, the generator of `data/samples/street_scenes`),
 # and the kit's lab backbone `lab_glyphs`, frozen, its features cached. Full mode:
@@ -60,7 +61,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 QUICK = True  # True: offline, CPU, under a minute. False: full size on a Colab GPU.
 
-SEEDS = [0, 1, 2]  # every measurement is repeated once per seed
+SEEDS = [0, 1, 2, 3, 4]  # every measurement is repeated once per seed
 UNKNOWN_FRACTION = 0.3  # chance that any one label of a training image is hidden
 if QUICK:
     BACKBONE, WEIGHTS = "lab_glyphs", "pretrained"  # pretrained offline on characters
@@ -265,3 +266,12 @@ print(
     f"threshold ({tuned_value:.2f} on average)."
 )
 print(f"\n({timer.report()})")
+
+# %% [markdown]
+# ## What this run showed
+# Over 5 seeds, masking unknown labels beat dropping every image with an unknown label by
+# 6.8 points of mean test AUC, as the rule predicts: the dropped images' known labels are
+# worth having. Tuning each label's threshold on validation raised the mean F1 by 1.8 ±
+# 0.8 points: *inconclusive*, not a clear gain with 5 runs, and a gain of 2 points or more
+# cannot be ruled out either. The tuned thresholds traded precision for recall on the
+# rarer objects (traffic lights: recall 45.5% -> 64.6%, precision 61.8% -> 50.7%).
