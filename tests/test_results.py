@@ -176,6 +176,8 @@ def test_every_sentence_reads_back_as_what_it_says():
         errors(rule="higher"),
         errors(rule="lower", shift=1.0),
         errors(rule="higher", shift=1.0),
+        compare("cached", [1.1, 1.2, 1.0], "every step", [3.6, 3.8, 3.5], rule="lower",
+                paired=True, scale=1, unit="CPU s"),  # a unit of two words
     ]  # fmt: skip
     for comparison in cases:
         assert check_verdicts("1. " + comparison.sentence() + " Then more text.") == []

@@ -357,32 +357,33 @@ _TAIL = (
     r"(?P<tail>, as the rule predicts\."
     r"|: the rule expects (?P<expected>[^;]+?); it did not hold in this run\.)"
 )
-_NOISE = rf"\((?P<difference>[+-]{_NUMBER}) (?P<unit>\S+) ± (?P<error>{_NUMBER}), {_RUNS}\)"
+_UNIT = r"[^()±;:,]+?"  # "points", "years", "CPU s"
+_NOISE = rf"\((?P<difference>[+-]{_NUMBER}) (?P<unit>{_UNIT}) ± (?P<error>{_NUMBER}), {_RUNS}\)"
 _SENTENCES = [
     (
         "higher",
-        rf".*? beat .*? by (?P<size>{_NUMBER}) (?P<unit>\S+) "
+        rf".*? beat .*? by (?P<size>{_NUMBER}) (?P<unit>{_UNIT}) "
         rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
     ),
     (
         "lower",
-        rf".*? scored (?P<size>{_NUMBER}) (?P<unit>\S+) below .+? "
+        rf".*? scored (?P<size>{_NUMBER}) (?P<unit>{_UNIT}) below .+? "
         rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
     ),
     (
         "higher",
-        rf".*? scored (?P<size>{_NUMBER}) (?P<unit>\S+) above .+? "
+        rf".*? scored (?P<size>{_NUMBER}) (?P<unit>{_UNIT}) above .+? "
         rf"\(± (?P<error>{_NUMBER}), {_RUNS}\){_TAIL}",
     ),
     (
         "similar",
         rf"were within the noise of each other {_NOISE}, any difference under "
-        rf"(?P<smallest>{_NUMBER}) \S+{_TAIL}",
+        rf"(?P<smallest>{_NUMBER}) {_UNIT}{_TAIL}",
     ),
     (
         "inconclusive",
         rf": inconclusive {_NOISE}, too noisy to rule out a difference of "
-        rf"(?P<smallest>{_NUMBER}) \S+; the rule expects [^;]+?, untested in this run\.",
+        rf"(?P<smallest>{_NUMBER}) {_UNIT}; the rule expects [^;]+?, untested in this run\.",
     ),
     (
         "too few runs",
