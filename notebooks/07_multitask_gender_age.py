@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -34,7 +34,8 @@
 # interact, they must share layers that train: here a Dense trunk between the frozen
 # backbone and the heads (fine-tuning the backbone's top blocks is the other way).
 #
-# **Runtime.** Quick mode: offline, under a minute on a 2-core CPU: the kit's drawn
+# **Runtime.** Quick mode: offline, 5 seeds, 69 s of CPU time (5 minutes of wall clock on a
+# 2-core CPU shared with other builds): the kit's drawn
 # faces (`tl_templates.synthetic_faces`: gender and age are in the pixels through noisy
 # cues: hair, beards, lipstick, grey hair, wrinkles, a child's proportions) and the lab
 # backbone `lab_glyphs` (pretrained on rendered characters, not faces). Full mode:
@@ -59,7 +60,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 QUICK = True  # True: offline, CPU, under a minute. False: full size on a Colab GPU.
 
-SEEDS = [0, 1, 2]  # every measurement is repeated once per seed
+SEEDS = [0, 1, 2, 3, 4]  # every measurement is repeated once per seed
 AGE_WEIGHTS = [0.3, 1.0, 3.0]  # fixed weight of the age loss; gender's is 1
 if QUICK:
     BACKBONE, WEIGHTS = "lab_glyphs", "pretrained"  # the kit's lab backbone
@@ -237,6 +238,9 @@ figure = plots.bars([results.values("age_mae", method=name, size=size)
 
 
 # %%
+AGE_YEARS_THAT_MATTER = 1.0  # the smallest change of the age error that matters (years)
+
+
 def scores(value, method, size):
     return results.values(value, method=method, size=size)
 
@@ -247,33 +251,33 @@ def gender_comparison(name, other, size, rule="higher"):
 
 
 def age_comparison(name, other, size, rule="lower"):
-    """Age errors: lower is better. Returns the `Comparison` and a sentence."""
-    result = compare(name, scores("age_mae", name, size), other, scores("age_mae", other, size),
-                     rule=rule, paired=True, scale=1, unit="years")  # fmt: skip
-    noise = f"{result.difference:+.1f} ± {result.standard_error:.1f} years, paired runs"
-    if result.outcome == "similar":
-        return result, f"{name} and {other} were within the noise of each other ({noise})"
-    more_or_less = "less" if result.outcome == "lower" else "more"
-    size = f"{abs(result.difference):.1f} years"
-    return result, f"{name} erred {size} {more_or_less} than {other} ({noise})"
+    """Age errors in years: lower is better."""
+    return compare(name, scores("age_mae", name, size), other, scores("age_mae", other, size),
+                   rule=rule, paired=True, scale=1, unit="years",
+                   smallest_difference=AGE_YEARS_THAT_MATTER, higher_is_better=False)  # fmt: skip
 
 
-def holds(result):
-    return "as the rule predicts" if result.as_predicted else "not as the rule predicts"
-
-
+UNDECIDED = ("inconclusive", "too few runs")
 equal = f"shared, age x {1.0:g}" if 1.0 in AGE_WEIGHTS else shared[0]
 small, large = TRAIN_SIZES[0], TRAIN_SIZES[-1]
-helped = {}
+helped, undecided = {}, {}
 print(f"1. The shared trunk ({equal}) against single-task networks:")
 for size in (small, large):
     gender = gender_comparison(equal, "gender only", size)
-    age, age_said = age_comparison(equal, "age only", size)
+    age = age_comparison(equal, "age only", size)
     better = gender.outcome == "higher" or age.outcome == "lower"
     worse = gender.outcome == "lower" or age.outcome == "higher"
     helped[size] = better and not worse
-    print(f"   {size} faces. Gender: {gender.sentence()}\n   {size} faces. Age: {age_said}.")
-verdict = "as the rule predicts" if helped[small] else "the rule did not hold in this run"
+    undecided[size] = not better and not worse and (
+        gender.outcome in UNDECIDED or age.outcome in UNDECIDED
+    )
+    print(f"   {size} faces. Gender: {gender.sentence()}\n   {size} faces. Age: {age.sentence()}")
+if helped[small]:
+    verdict = "as the rule predicts"
+elif undecided[small]:
+    verdict = f"inconclusive at {small} faces: these runs cannot say whether the rule holds"
+else:
+    verdict = "the rule did not hold in this run"
 print(
     f"   The rule expects sharing to help, most with little data. With {small} faces the "
     f"shared trunk {'helped (a task better, none worse)' if helped[small] else 'did not help'}"
@@ -281,24 +285,35 @@ print(
 )
 lightest, heaviest = f"shared, age x {min(AGE_WEIGHTS):g}", f"shared, age x {max(AGE_WEIGHTS):g}"
 for size in (small, large):
-    trade, trade_said = age_comparison(heaviest, lightest, size)
-    cost = gender_comparison(heaviest, lightest, size, rule="lower")
     print(
         f"2. Loss weights, {size} faces: weighing age {max(AGE_WEIGHTS) / min(AGE_WEIGHTS):g}x "
-        f"more should lower the age error ({holds(trade)}: {trade_said}) at some cost to "
-        f"gender ({holds(cost)}: {cost.difference:+.1f} points)."
+        "more should lower the age error at some cost to gender. Age: "
+        f"{age_comparison(heaviest, lightest, size).sentence()} Gender: "
+        f"{gender_comparison(heaviest, lightest, size, rule='lower').sentence()}"
     )
 learned_gender = gender_comparison("shared, learned weights", equal, small, rule="similar")
-learned_age, learned_said = age_comparison("shared, learned weights", equal, small, rule="similar")
-both = learned_gender.as_predicted and learned_age.as_predicted
+learned_age = age_comparison("shared, learned weights", equal, small, rule="similar")
+if learned_gender.as_predicted and learned_age.as_predicted:
+    summary = "They match, so no sweep was needed, as the rule predicts."
+elif {learned_gender.outcome, learned_age.outcome} & set(UNDECIDED) and not (
+    learned_gender.real or learned_age.real
+):
+    summary = "Inconclusive: these runs cannot tell whether learned weights replace the sweep."
+else:
+    summary = "They differ: learned weights did not replace the sweep in this run."
 print(
-    f"3. Learned weights against equal fixed weights, {small} faces: gender "
-    f"{learned_gender.difference:+.1f} ± {learned_gender.standard_error:.1f} points; "
-    f"age: {learned_said}. "
-    + (
-        "They match, so no sweep was needed, as the rule predicts."
-        if both
-        else "They differ: learned weights did not replace the sweep in this run."
-    )
+    f"3. Learned weights against equal fixed weights, {small} faces. Gender: "
+    f"{learned_gender.sentence()} Age: {learned_age.sentence()} {summary}"
 )
 print(f"\n({timer.report()})")
+
+# %% [markdown]
+# ## What this run showed
+# Over 5 seeds, the shared trunk did not clearly help either task. With 60 faces the
+# gender comparison was *inconclusive* (+0.7 ± 0.7 points) and the age errors were the
+# same within a year; with 400 faces both tasks came out the same within the smallest
+# differences that matter here (2 points, 1 year), so the rule (sharing helps, most with
+# little data) did not hold at 400 faces and is untested at 60. Weighting age 10x more
+# did not clearly lower the age error (no difference at 60 faces, *inconclusive* at 400:
+# -0.4 ± 0.3 years) nor cost gender accuracy. Learned loss weights matched equal fixed
+# weights on age; on gender they trailed by 1.2 ± 0.5 points, *inconclusive*.
