@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -31,9 +31,23 @@
 # classifier; its penultimate layer as the embedding, the fair baseline), contrastive,
 # triplet with batch-hard mining, triplet with semi-hard mining. Then everything is
 # scored on *unseen* classes: recall@k and few-shot accuracy (1 and 5 examples per class,
-# nearest centroid), against the backbone's own pooled features with no head at all.
+# nearest centroid), against the backbone's own pooled features with no head at all, and
+# against the same head untrained (its random starting weights), which tells what the
+# head's shape costs before any training. A last row, for reference, trains a linear head
+# (no hidden layer) with the batch-hard triplet loss.
 #
-# **Runtime.** Quick mode (`QUICK = True`): offline, about a minute on a 2-core CPU. The
+# **Declared before the run.** Three comparisons are tested, on 5-shot accuracy of the
+# unseen classes, paired by seed (Student's t, `tl_templates.results.compare`):
+# 1. *triplet batch-hard* against *softmax*: the rule says a metric loss makes a better
+#    embedding for new classes than a classifier. Batch-hard is chosen in advance as the
+#    standard triplet recipe (Hermans et al. 2017); contrastive and semi-hard are shown,
+#    not tested (picking the best of three after the run would favour luck);
+# 2. *triplet batch-hard* against *the backbone, no head*: the rule implies that learning
+#    the embedding helps at all;
+# 3. *triplet batch-hard* against *the same head untrained*: what the training itself adds.
+#
+# **Runtime.** Quick mode (`QUICK = True`): offline, about 80 s of CPU time on a 2-core CPU
+# (about two minutes alone; six on a busy shared machine). The
 # kit's lab backbone `lab_glyphs` was pretrained on 47 rendered character classes; the
 # head trains on those 47, and the unseen classes are 37 characters neither saw: Greek
 # letters and symbols, drawn by the same renderer. Full mode: Omniglot (TFDS; 964
@@ -52,7 +66,7 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", kit], check=True)
 
 # %% tags=["parameters"]
-QUICK = True  # True: offline, CPU, about a minute. False: full size on a Colab GPU.
+QUICK = True  # True: offline, CPU, about two minutes. False: full size on a Colab GPU.
 
 SEEDS = [0, 1, 2]  # every head is trained once per seed
 if QUICK:
@@ -85,6 +99,7 @@ from sklearn.decomposition import PCA
 import tl_templates
 from tl_templates import experiments, glyphs
 from tl_templates import metric_learning as ml
+from tl_templates.results import compare, format_spread
 
 STARTED = time.perf_counter()
 if not QUICK:
@@ -132,19 +147,25 @@ model = ml.build_embedding_model(
 )
 tl_templates.set_trainable(model, [])  # every block frozen
 pooled = ml.feature_model(model)
-seen_features = pooled.predict(seen_images, batch_size=256, verbose=0)
-unseen_features = pooled.predict(unseen_images, batch_size=256, verbose=0)
+seen_features = experiments.predict(pooled, seen_images)
+unseen_features = experiments.predict(pooled, unseen_images)
 FEATURE_DIM = seen_features.shape[1]
 print(f"pooled features: {FEATURE_DIM} per image ({time.perf_counter() - STARTED:.0f} s so far)")
 
-METHODS = ["softmax", "contrastive", "triplet batch-hard", "triplet semi-hard"]
+NO_HEAD, UNTRAINED, LINEAR = "backbone, no head", "untrained head", "triplet batch-hard, linear"
+METHODS = ["softmax", "contrastive", "triplet batch-hard", "triplet semi-hard", LINEAR]
+ROWS = [NO_HEAD, UNTRAINED, *METHODS]
 MEASURES = ["recall@1", "recall@4", *(f"{shots}-shot" for shots in SHOTS)]
 
 
 def train_head(method, seed):
-    """The embedding head trained with `method` on the seen classes' features."""
+    """The embedding head trained with `method` on the seen classes' features (`UNTRAINED`:
+    the same head, as it starts)."""
     keras.utils.set_random_seed(seed)
-    head = ml.build_embedding_head(FEATURE_DIM, EMBEDDING_DIM)
+    head = ml.build_embedding_head(FEATURE_DIM, EMBEDDING_DIM,
+                                   hidden_units=None if method == LINEAR else 256)  # fmt: skip
+    if method == UNTRAINED:
+        return head
     optimizer = keras.optimizers.Adam(LEARNING_RATE)
     if method == "softmax":
         # A classifier over the seen classes; its (normalised) penultimate layer is the embedding.
@@ -156,6 +177,7 @@ def train_head(method, seed):
         losses = {
             "contrastive": ml.ContrastiveLoss(MARGIN_CONTRASTIVE),
             "triplet batch-hard": ml.TripletLoss(MARGIN_TRIPLET, mining="batch_hard"),
+            LINEAR: ml.TripletLoss(MARGIN_TRIPLET, mining="batch_hard"),
             "triplet semi-hard": ml.TripletLoss(MARGIN_TRIPLET, mining="semi_hard"),
         }
         trained = head
@@ -175,13 +197,15 @@ def scores(embeddings, seed):
     return measured
 
 
-results = {method: {name: [] for name in MEASURES} for method in METHODS}
-no_head = scores(unseen_features, seed=0)  # the backbone alone: deterministic
+results = {row: {name: [] for name in MEASURES} for row in ROWS}
 embeddings_seed0 = {}
 for seed in SEEDS:
-    for method in METHODS:
+    # The backbone alone: its recall is the same every seed; few-shot draws the seed's episodes.
+    for name, value in scores(unseen_features, seed).items():
+        results[NO_HEAD][name].append(value)
+    for method in [UNTRAINED, *METHODS]:
         head = train_head(method, seed)
-        embeddings = head.predict(unseen_features, batch_size=512, verbose=0)
+        embeddings = experiments.predict(head, unseen_features, batch_size=512)
         for name, value in scores(embeddings, seed).items():
             results[method][name].append(value)
         if seed == SEEDS[0]:
@@ -194,25 +218,18 @@ for seed in SEEDS:
 # %%
 classes = len(np.unique(unseen_labels))
 print(f"unseen classes: {classes} ({len(unseen_labels)} images); chance: "
-      f"{100 / classes:.1f}% few-shot; mean ± std over {len(SEEDS)} seeds, in %")  # fmt: skip
-print(f"{'embedding':<24}" + "".join(f"{name:>16}" for name in MEASURES))
-print(f"{'backbone, no head':<24}"
-      + "".join(f"{100 * no_head[name]:>16.1f}" for name in MEASURES))  # fmt: skip
-for method in METHODS:
-    cells = "".join(
-        f"{100 * np.mean(results[method][name]):>10.1f} "
-        f"± {100 * np.std(results[method][name]):3.1f}"
-        for name in MEASURES
-    )
-    print(f"{method:<24}{cells}")
+      f"{100 / classes:.1f}% few-shot; mean ± standard deviation over {len(SEEDS)} seeds")
+print(f"{'embedding':<28}" + "".join(f"{name:>16}" for name in MEASURES))
+for row in ROWS:
+    print(f"{row:<28}" + "".join(f"{format_spread(results[row][name]):>16}" for name in MEASURES))
 
 # %%
 figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 for method in METHODS:
     curve = [np.mean(results[method][f"{shots}-shot"]) for shots in SHOTS]
     axes[0].plot(SHOTS, 100 * np.array(curve), marker="o", label=method)
-axes[0].plot(SHOTS, [100 * no_head[f"{shots}-shot"] for shots in SHOTS], "k--", marker="o",
-             label="backbone, no head")  # fmt: skip
+axes[0].plot(SHOTS, [100 * np.mean(results[NO_HEAD][f"{shots}-shot"]) for shots in SHOTS],
+             "k--", marker="o", label=NO_HEAD)  # fmt: skip
 axes[0].set_xlabel("examples per unseen class")
 axes[0].set_ylabel("nearest-centroid accuracy (%)")
 axes[0].set_title(f"few-shot on {classes} unseen classes")
@@ -232,39 +249,57 @@ plt.show()
 # ## Verdict
 
 # %%
-def paired_gain(method_a, method_b, measure):
-    """Mean of (a - b) over seeds, and its standard error."""
-    difference = np.array(results[method_a][measure]) - np.array(results[method_b][measure])
-    error = np.std(difference, ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else np.inf
-    return np.mean(difference), error
-
-
 MEASURE = f"{max(SHOTS)}-shot"
-metric_methods = METHODS[1:]
-best = max(metric_methods, key=lambda method: np.mean(results[method][MEASURE]))
-gain, error = paired_gain(best, "softmax", MEASURE)
-if gain > 2 * error:
-    print(f"The best metric loss, {best}, beat the softmax baseline (same head, steps and "
-          f"learning rate) on {MEASURE} accuracy of unseen classes by {100 * gain:.1f} points "
-          f"(± {100 * error:.1f} standard error over {len(SEEDS)} seeds), as the rule predicts.")
-elif gain < -2 * error:
-    print(f"Even the best metric loss, {best}, did worse than the softmax baseline on "
-          f"{MEASURE} accuracy of unseen classes ({100 * gain:+.1f} points): the rule did not "
-          "hold here.")
-else:
-    print(f"The best metric loss, {best}, and the softmax baseline were within noise of each "
-          f"other on {MEASURE} accuracy of unseen classes ({100 * gain:+.1f} ± "
-          f"{100 * error:.1f} points): no clear winner in this run.")
-for method in metric_methods:
-    if method != best:
-        other, other_error = paired_gain(method, "softmax", MEASURE)
-        print(f"  {method}: {100 * other:+.1f} ± {100 * other_error:.1f} points vs softmax")
-head_vs_backbone = np.mean(results[best][MEASURE]) - no_head[MEASURE]
-print("Against the pretrained backbone's own features with no head "
-      f"({100 * no_head[MEASURE]:.1f}%), "
-      f"the best trained head is {100 * head_vs_backbone:+.1f} points: "
-      + ("training on the seen classes carried over to unseen ones." if head_vs_backbone > 0
-         else "a head trained on the seen classes specialised to them and lost some of what "
-              "the backbone knew about characters in general; with a frozen backbone, the "
-              "untouched features were the better embedding for new classes."))  # fmt: skip
+PICK = "triplet batch-hard"  # declared in the introduction, before the run
+tests = [
+    compare(PICK, results[PICK][MEASURE], "softmax", results["softmax"][MEASURE], paired=True),
+    compare(PICK, results[PICK][MEASURE], NO_HEAD, results[NO_HEAD][MEASURE], paired=True),
+    compare(PICK, results[PICK][MEASURE], UNTRAINED, results[UNTRAINED][MEASURE], paired=True),
+]
+print(f"{MEASURE} accuracy on the {classes} unseen classes, the three declared comparisons:")
+for number, test in enumerate(tests, 1):
+    print(f"{number}. {test.sentence()}")
+print("Not tested, for reference (5-shot): " + "; ".join(
+    f"{method} {format_spread(results[method][MEASURE])}"
+    for method in ["contrastive", "triplet semi-hard", LINEAR]))  # fmt: skip
+best_trained = max(METHODS, key=lambda method: np.mean(results[method][MEASURE]))
+print(f"The backbone's own features ({format_spread(results[NO_HEAD][MEASURE])}) against the "
+      f"best trained head after the fact, {best_trained} "
+      f"({format_spread(results[best_trained][MEASURE])}), and the untrained head "
+      f"({format_spread(results[UNTRAINED][MEASURE])}): "
+      + ("every trained head scored below the features it was trained on."
+         if all(np.mean(results[m][MEASURE]) < np.mean(results[NO_HEAD][MEASURE])
+                for m in METHODS)
+         else "at least one trained head scored above the backbone's own features."))  # fmt: skip
 print(f"\n(this notebook ran in {time.perf_counter() - STARTED:.0f} s)")
+
+
+# %% [markdown]
+# ## Conclusion
+#
+# In this run (quick mode, 3 seeds, 5-shot on the 37 unseen classes) the rule did not hold:
+# - **Every trained head scored below the backbone's own features.** Triplet batch-hard
+#   reached 71.0% against 77.9% with no head at all, 6.9 points lower, a real difference;
+#   softmax 69.8%, contrastive 69.4%, semi-hard 70.6%. Even the best head picked after
+#   the run, a linear one, stayed below (75.3%).
+# - **The head's shape costs most of it before any training.** The same head untrained
+#   scores 72.9%, 5.0 points below no head: its random ReLU layer and 64-dimensional
+#   projection throw away part of what the 256 pooled features say. Training it with
+#   batch-hard triplets then lowered it by another 2.0 points, a real difference.
+# - **Metric loss against classifier**, the comparison declared first: batch-hard +1.2
+#   points over softmax (± 0.6, 3 paired seeds), inconclusive.
+#
+# We looked for a bug before writing this (the learning rate, the L2 normalisation,
+# which layers train, the number of steps, the embedding size) and found none that
+# changes the picture. Side checks on seed 0, not part of this notebook: a batch-hard head
+# trained on half of the seen images has a loss averaging 0.115 over its first 50 steps
+# and 0.041 over its last 50, and finds the other half's images at least as well as
+# untrained (recall@1 90.6% against 90.1%), so the training works; 50 steps instead of 200 gave 72.6%, a 256-wide embedding 72.1%, and a
+# head trained on 46 characters the backbone never saw (Cyrillic letters and others)
+# 71.5%. The reason is the setting: the seen classes are the 47 that `lab_glyphs` was
+# pretrained on, so its features already separate them, and a head trained on them has
+# nothing new to learn and specialises. With a frozen backbone, use its pooled features
+# (or a linear head) for new classes; a metric-learning head is worth its training when
+# its classes teach the backbone's features something new, as Omniglot's alphabets do
+# for ImageNet features in full mode (untested here).
+
