@@ -33,7 +33,8 @@ build = _load_build()
 TINY = {"IMAGE_SIZE": 32, "TEST_PER_CLASS": 2, "BATCH_SIZE": 4, "SEEDS": [0]}
 FULL_MODE_SMOKE = {
     "01_feature_extraction": {**TINY, "PER_CLASS": 2, "EPOCHS": 1},
-    "02_fine_tuning": {**TINY, "PER_CLASS": 2, "HEAD_EPOCHS": 1, "FINE_TUNE_EPOCHS": 1},
+    "02_fine_tuning": {**TINY, "PER_CLASS": 2, "HEAD_EPOCHS": 1, "FINE_TUNE_EPOCHS": 1,
+                       "FINE_TUNE_STEPS_PER_EPOCH": 1},
     # One TFDS set for both targets: models are built per number of classes, and each
     # costs a compile; every set the notebooks name loads in test_datasets.py.
     "03_four_cases": {**TINY, "SIZES": {"small": 10, "large": 20},
@@ -44,7 +45,7 @@ FULL_MODE_SMOKE = {
                                                  "different": "tf_flowers"}},
     "05_when_transfer_helps": {**TINY, "PER_CLASS": [1, 2], "STEPS": [1, 1], "HEAD_STEPS": 1,
                                "OTHER_INPUT_PER_CLASS": 2, "SMALL_SOURCE_PER_CLASS": 2,
-                               "SMALL_SOURCE_STEPS": 1},
+                               "SMALL_SOURCE_STEPS": 1, "SMALL_SOURCE_EPOCHS": 1},
     "06_audio_wake_word": {"SEEDS": [0], "BACKBONE": "yamnet", "PER_CLASS": [1, 2],
                            "TEST_PER_CLASS": 2, "HEAD_STEPS": 1, "STEPS": 1, "BATCH_SIZE": 2},
     "07_multitask_gender_age": {**TINY, "FACES_DIR": str(ROOT / "data" / "samples" / "faces"),
