@@ -337,7 +337,7 @@ print(f"\n({timer.report()})")
 #   this run does not test).
 # * **What "small" means here.** The sweep peaked at 1e-3 (95.6%), with 3e-4 (94.9%) and
 #   3e-3 (95.3%) close by: 30 to 300 times the rule's rate. The rule's warning about large
-#   rates held only at 1e-2 (80.3% ± 9.2%, one seed far below the others), and even that
+#   rates held only at 1e-2 (80.3% ± 9.2% over the 3 seeds), and even that
 #   was inconclusive against 1e-5 with 3 runs. The best rate was picked on the test set
 #   after the fact, so its 95.6% flatters it a little.
 # * **The advisor's rate for the lab family (3e-4, `tl_templates.budgets`)** was within 2
