@@ -21,6 +21,7 @@ PROJECT_FILES = [
     "README.md",
     "config.py",
     "config.toml",
+    "export.py",
     "model.py",
     "predict.py",
     "tests/test_project.py",
