@@ -22,6 +22,7 @@ PROJECT_FILES = [
     "README.md",
     "config.py",
     "config.toml",
+    "export.py",
     "model.py",
     "predict.py",
     "tests/test_project.py",

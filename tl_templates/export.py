@@ -16,6 +16,10 @@ import numpy as np
 
 from tl_templates import atomic, tflite
 
+# A float32 file computes what Keras computes; outputs further apart than this
+# mean a layer was converted differently.
+FLOAT32_TOLERANCE = 1e-3
+
 
 @dataclasses.dataclass(frozen=True)
 class ExportMeasure:
@@ -124,6 +128,12 @@ def export_and_check(model, folder, quantize, *, examples, labels, measures,
         "measures": {},
         "warnings": [],
     }
+    largest = max(report["largest_difference"].values())
+    if quantize == "none" and largest > FLOAT32_TOLERANCE:
+        report["warnings"].append(
+            f"{path.name} (float32) differs from Keras by up to {largest:.2e}, more than "
+            f"{FLOAT32_TOLERANCE:g}: an operation converted differently; check the model's layers."
+        )
     for measure in measures:
         keras_value = float(measure.function(labels, keras_outputs))
         exported_value = float(measure.function(labels, exported_outputs))

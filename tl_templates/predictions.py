@@ -12,15 +12,17 @@ from pathlib import Path
 import numpy as np
 
 from tl_templates import atomic
+from tl_templates.image_folder import IMAGE_EXTENSIONS
 
 
-def find_input_files(paths, suffixes):
+def find_input_files(paths, suffixes=IMAGE_EXTENSIONS):
     """The files to predict on: each file given, and every file under each folder given.
 
     Args:
         paths: list of str or Path. Files and folders.
-        suffixes: iterable of str. The suffixes (".png") looked for in folders
-            (any case); files given by name are kept whatever their suffix.
+        suffixes: iterable of str. The suffixes looked for in folders (any
+            case), by default the image formats the kit reads; files given
+            by name are kept whatever their suffix.
 
     Returns:
         list of Path, folders' files sorted, in the order given.

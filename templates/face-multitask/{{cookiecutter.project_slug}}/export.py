@@ -1,0 +1,73 @@
+"""Exports the trained model for phones (TensorFlow Lite) and servers (TF Serving).
+
+    python export.py [--quantize none|float16|dynamic|int8 ...] [--saved-model]
+                     [--model outputs/model.keras] [--output outputs/]
+
+The .tflite file takes raw RGB pixels (0-255), like the Keras model, and has
+one named output per task: "gender" (the probability of female, 1) and
+"age" (years). outputs.json, beside it, says so. Each file then runs in the
+TFLite interpreter on the held-out test faces: gender accuracy and age MAE
+are printed next to the Keras model's, with its size; a quantized file that
+loses more than the tolerances says so. Reports go to export.json.
+--saved-model also writes saved_model/1/.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import tl_templates
+from config import OUTPUT_DIR, load_config
+
+OUTPUTS = {
+    "gender": "probability that the face is female (label 1); male below 0.5",
+    "age": "age in years",
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--model", type=Path, default=OUTPUT_DIR / "model.keras")
+    parser.add_argument("--output", type=Path, help="default: the model's folder")
+    parser.add_argument("--quantize", nargs="+", default=["none"], choices=["none", "float16", "dynamic", "int8"])
+    parser.add_argument("--gender-tolerance", type=float, default=0.02, help="accuracy a quantized file may lose")
+    parser.add_argument("--age-tolerance", type=float, default=0.5, help="years of MAE a quantized file may add")
+    parser.add_argument("--saved-model", action="store_true", help="also write a SavedModel for TF Serving")
+    args = parser.parse_args(argv)
+
+    model = tl_templates.load_model(args.model, compile=False)  # for prediction only
+    output = args.output or args.model.parent
+
+    # The split train.py made, from the settings it saved in metrics.json (data,
+    # tasks, fractions, seed): int8 calibrates on training faces, every file is
+    # checked on the test faces.
+    config = load_config(**json.loads((args.model.parent / "metrics.json").read_text())["run"]["settings"])
+    from train import age_mae, gender_accuracy, load_data
+
+    train, _, (test_images, test_labels) = load_data(config)
+    measures = []
+    if "gender" in config.tasks:
+        measures.append(tl_templates.ExportMeasure("gender_accuracy", gender_accuracy, tolerance=args.gender_tolerance))
+    if "age" in config.tasks:
+        measures.append(tl_templates.ExportMeasure("age_mae", age_mae, higher_is_better=False, tolerance=args.age_tolerance))
+    outputs = json.dumps({task: OUTPUTS[task] for task in config.tasks}, indent=2) + "\n"
+    reports = []
+    for quantize in args.quantize:
+        report = tl_templates.export_and_check(
+            model, output, quantize, examples=test_images, labels=test_labels, measures=measures,
+            representative_data=train[0][:200], beside={"outputs.json": outputs},
+        )  # fmt: skip
+        print(tl_templates.describe_export(report))
+        reports.append(report)
+    if args.saved_model:
+        print(f"Wrote {tl_templates.export_saved_model(model, output / 'saved_model')} (TF Serving)")
+    return reports
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
