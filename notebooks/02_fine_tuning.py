@@ -35,7 +35,8 @@
 # rate decays to zero along a cosine, as in the kit's templates. A last check changes
 # `trainable` without recompiling.
 #
-# **Runtime.** Quick mode: offline, about two minutes on a 2-core CPU (`lab_glyphs`,
+# **Runtime.** Quick mode: offline, a few minutes on a 2-core CPU (the committed run:
+# 184 s of CPU time, on a machine shared with other jobs) (`lab_glyphs`,
 # real handwritten digits). Full mode: EfficientNetB0 with ImageNet weights on TFDS
 # `tf_flowers`, on a Colab GPU with mixed precision (not timed yet).
 
@@ -51,7 +52,7 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", kit], check=True)
 
 # %% tags=["parameters"]
-QUICK = True  # True: offline, CPU, about two minutes. False: full size on a Colab GPU.
+QUICK = True  # True: offline, CPU, a few minutes. False: full size on a Colab GPU.
 
 SEEDS = [0, 1, 2]
 if QUICK:

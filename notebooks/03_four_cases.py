@@ -39,7 +39,8 @@
 # the advisor's rates for the backbone's family (`tl_templates.budgets`), as in the
 # kit's templates.
 #
-# **Runtime.** Quick mode: offline, about three minutes on a 2-core CPU. The source
+# **Runtime.** Quick mode: offline, several minutes on a 2-core CPU (the committed run:
+# 434 s of CPU time, on a machine shared with other jobs). The source
 # task is the lab backbone's (47,000 rendered characters); the similar target is real
 # handwritten digits, the different one patches of materials in real photos (sky, water,
 # trees, petals ...). "Large" is relative in quick mode (8 times the small size, still
@@ -59,7 +60,7 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", kit], check=True)
 
 # %% tags=["parameters"]
-QUICK = True  # True: offline, CPU, about three minutes. False: full size on a Colab GPU.
+QUICK = True  # True: offline, CPU, several minutes. False: full size on a Colab GPU.
 
 SEEDS = [0, 1, 2]
 if QUICK:

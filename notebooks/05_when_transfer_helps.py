@@ -37,7 +37,8 @@
 #    examples stops rising);
 # 3. a target of another input type (sounds, as spectrograms) for the same backbone.
 #
-# **Runtime.** Quick mode: offline, about three minutes on a 2-core CPU. Source: `lab_glyphs`
+# **Runtime.** Quick mode: offline, a few minutes on a 2-core CPU (the committed run:
+# 335 s of CPU time, on a machine shared with other jobs). Source: `lab_glyphs`
 # (47,000 rendered characters) or 235 rendered characters; targets: real handwritten
 # digits, and spectrograms of generated sounds. Full mode: EfficientNetB0 with ImageNet
 # weights (1.28 million photos) or trained on 1,000 `cats_vs_dogs` photos; targets: TFDS
@@ -55,7 +56,7 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", kit], check=True)
 
 # %% tags=["parameters"]
-QUICK = True  # True: offline, CPU, about three minutes. False: full size on a Colab GPU.
+QUICK = True  # True: offline, CPU, a few minutes. False: full size on a Colab GPU.
 
 SEEDS = [0, 1, 2]
 if QUICK:
