@@ -7,7 +7,7 @@ import tensorflow as tf
 from helpers import compile_multitask_eagerly, random_images, weights_by_layer
 
 import tl_templates
-from tl_templates import multitask_losses, multitask_metrics, multitask_training
+from tl_templates import multitask, multitask_losses, multitask_metrics, multitask_training
 
 NAN = np.nan
 
@@ -275,3 +275,28 @@ def test_two_phase_training_keeps_frozen_blocks_and_records_every_task(tmp_path,
     assert (tmp_path / "checkpoints" / "best.weights.h5").is_file()
     tl_templates.plot_task_history(tmp_path / "history.csv", tmp_path / "training.png")
     assert (tmp_path / "training.png").stat().st_size > 10_000
+
+
+def test_average_and_max_pooling_keeps_a_small_bright_spot_that_the_average_dilutes():
+    # A feature map that is zero except for one position: the average over 36
+    # positions shrinks it 36 times, the maximum keeps it.
+    feature_map = np.zeros((1, 6, 6, 4), "float32")
+    feature_map[0, 2, 3] = [36.0, 0.0, 0.0, 0.0]
+    heads = [tl_templates.TaskHead("objects", "multilabel", units=2)]
+    model = multitask.build_task_heads((6, 6, 4), heads, dropout_rate=0.0,
+                                          pooling="average+max")  # fmt: skip
+    pooled = keras.Model(model.inputs, model.get_layer("pool").output)(feature_map)
+    np.testing.assert_allclose(np.asarray(pooled)[0], [1, 0, 0, 0, 36, 0, 0, 0])
+    with pytest.raises(ValueError, match="average, average\\+max. Received: 'max'"):
+        multitask.build_task_heads((6, 6, 4), heads, pooling="max")
+
+
+def test_a_model_with_average_and_max_pooling_saves_and_loads_in_safe_mode(tmp_path):
+    heads = [tl_templates.TaskHead("objects", "multilabel", units=2)]
+    model = tl_templates.build_multitask_model("lab_glyphs", heads, input_shape=(32, 32, 3),
+                                               weights=None, pooling="average+max")  # fmt: skip
+    model.save(tmp_path / "model.keras")
+    loaded = tl_templates.load_model(tmp_path / "model.keras")
+    images = random_images(4, seed=3)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0)["objects"],
+                               model.predict(images, verbose=0)["objects"], rtol=1e-5, atol=1e-6)  # fmt: skip

@@ -246,17 +246,33 @@ class MultiTaskModel(keras.Model):
         return weighting.combine(task_losses, task_known) + sum(regularisation, 0.0)
 
 
-def build_task_heads(feature_shape, heads, dropout_rate=0.2, uncertainty_weighting=False):
+POOLINGS = ("average", "average+max")
+
+
+def build_task_heads(
+    feature_shape, heads, dropout_rate=0.2, uncertainty_weighting=False, pooling="average"
+):
     """The heads as one model: backbone features in, `{task: prediction}` out.
 
-    Global average pooling and dropout are shared; each task has its own
-    output layer (and optional hidden layer). With `uncertainty_weighting`, a
-    `TaskUncertainty` layer holds the learned task weights.
+    Pooling and dropout are shared; each task has its own output layer (and
+    optional hidden layer). With `uncertainty_weighting`, a `TaskUncertainty`
+    layer holds the learned task weights.
+
+    `pooling` (for a feature map): `"average"`, or `"average+max"`, both
+    concatenated as fastai's heads do: a small object lights up a few
+    positions, which an average over the whole image dilutes and a maximum
+    keeps (the driving template's labels: traffic lights, stop signs).
     """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}. Received: {pooling!r}.")
     features = keras.Input(shape=feature_shape, name="features")
     pooled = features
-    if len(feature_shape) == 3:
+    if len(feature_shape) == 3 and pooling == "average":
         pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+    elif len(feature_shape) == 3:
+        average = keras.layers.GlobalAveragePooling2D(name="average_pool")(features)
+        maximum = keras.layers.GlobalMaxPooling2D(name="max_pool")(features)
+        pooled = keras.layers.Concatenate(name="pool")([average, maximum])
     pooled = keras.layers.Dropout(dropout_rate, name="dropout")(pooled)
     outputs = {head.name: head.output_layer(pooled) for head in heads}
     if uncertainty_weighting:
@@ -271,6 +287,7 @@ def build_multitask_model(
     weights="pretrained",
     dropout_rate=0.2,
     uncertainty_weighting=False,
+    pooling="average",
     name="multitask",
 ):
     """A shared backbone with one head per task.
@@ -284,6 +301,7 @@ def build_multitask_model(
         dropout_rate: float. Dropout on the pooled shared features.
         uncertainty_weighting: bool. Learn the task weights (`TaskUncertainty`)
             instead of using each head's fixed `loss_weight`.
+        pooling: str. `"average"` or `"average+max"` (`build_task_heads`).
         name: str. The model's name.
 
     Returns:
@@ -307,7 +325,7 @@ def build_multitask_model(
         backbone = build_backbone(backbone, input_shape=input_shape, weights=weights)
     images = keras.Input(shape=backbone.inputs[0].shape[1:], name="image")
     task_heads = build_task_heads(
-        backbone.output.shape[1:], heads, dropout_rate, uncertainty_weighting
+        backbone.output.shape[1:], heads, dropout_rate, uncertainty_weighting, pooling
     )
     return MultiTaskModel(images, task_heads(backbone(images)), name=name)
 

@@ -21,6 +21,10 @@ class Config:
     image_size: int = 48  # images are resized to image_size x image_size
     dropout_rate: float = 0.2  # dropout on the pooled features, before the head
     head_hidden_units: int = 64  # a Dense + ReLU layer before the sigmoids (0: none)
+    # How the backbone's feature map becomes one vector: "average+max" concatenates the
+    # average and the maximum over the image (fastai's head): a small object (a traffic
+    # light) lights up a few positions, which the average dilutes and the maximum keeps.
+    pooling: str = "average+max"  # or "average"
 
     # Data
     data_dir: str = "data/sample"  # labels.csv + images/, or a CSV file; relative to this folder

@@ -36,7 +36,7 @@ def build_head(config, label_names, train_labels):
 
 
 def build_model(config, plan, head):
-    """image -> backbone -> global average pooling -> dense -> one sigmoid per label."""
+    """image -> backbone -> average and max pooling -> dense -> one sigmoid per label."""
     # Training from scratch starts from random weights; every other plan reuses them.
     weights = None if plan.strategy == "train_from_scratch" else config.weights_argument
     image_shape = (config.image_size, config.image_size, 3)
@@ -45,5 +45,6 @@ def build_model(config, plan, head):
         # Small data unlike the source task: keep only the low, generic blocks.
         backbone = tl_templates.truncate_backbone(backbone, plan.truncate_after)
     return tl_templates.build_multitask_model(
-        backbone, [head], dropout_rate=config.dropout_rate, name="{{ cookiecutter.module_name }}"
-    )
+        backbone, [head], dropout_rate=config.dropout_rate, pooling=config.pooling,
+        name="{{ cookiecutter.module_name }}",
+    )  # fmt: skip
