@@ -214,6 +214,16 @@ def steps_per_epoch(count, batch_size):
     return math.ceil(count / batch_size)
 
 
+def with_class_weights(batches, class_weight):
+    """`(inputs, labels)` batches as `(inputs, labels, sample weights)`, each
+    example weighted by its class's weight in `class_weight` (index -> weight)."""
+    table = np.ones(max(class_weight) + 1, dtype="float32")
+    for index, weight in class_weight.items():
+        table[index] = weight
+    table = tf.constant(table)
+    return batches.map(lambda x, y: (x, y, tf.gather(table, tf.cast(y, tf.int32))))
+
+
 def make_dataset(images, labels, batch_size, shuffle=False, seed=0, augmentation=None):
     """A batched, prefetched `tf.data.Dataset` of (float32 images, labels)."""
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -295,6 +305,7 @@ def train_classifier(
     cache_frozen_blocks=True,
     jit_compile=False,
     min_steps=None,
+    class_weight=None,
 ):
     """Trains `model` the way `plan` says, writing history, logs and checkpoints.
 
@@ -348,6 +359,9 @@ def train_classifier(
         min_steps: int or None. Optimizer steps at least of a phase that
             trains blocks; None: `tl_templates.budgets.MIN_STEPS` (600), or the
             `TL_TEMPLATES_MIN_STEPS` environment variable; 0: epochs alone.
+        class_weight: dict or None. Class index -> weight of its training
+            examples in the loss (`tl_templates.choose_class_weights`),
+            applied as sample weights in every phase, cached or not.
 
     Returns:
         A list of `tl_templates.training.PhaseResult`.
@@ -370,6 +384,8 @@ def train_classifier(
         "data": data_fingerprint(*train, *validation),
         **{f"config.{key}": value for key, value in (extra_settings or {}).items()},
     }
+    if class_weight is not None:  # a run without weights keeps the identity it always had
+        settings["class_weight"] = {str(index): weight for index, weight in class_weight.items()}
     run = TrainingRun(output_dir, settings, history_fields=HISTORY_FIELDS, resume=resume)
     if run.restore(model) and verbose:
         print(f"Resuming after epoch {run.epochs_done} ({run.state['phase']}) from {output_dir}")
@@ -409,10 +425,13 @@ def train_classifier(
             decay_steps=budget.epochs * passes * steps, jit_compile=jit_compile,
         )  # fmt: skip
         start = max(first, run.epochs_done)  # later than `first` when resuming
+        # Epoch e is passes e * passes ... (e + 1) * passes - 1 through the data.
+        batches = epoch_batches(inputs, train[1], batch_size, seed, start * passes, last * passes,
+                                phase_augmentation)  # fmt: skip
+        if class_weight is not None:
+            batches = with_class_weights(batches, class_weight)
         fitted.fit(
-            # Epoch e is passes e * passes ... (e + 1) * passes - 1 through the data.
-            epoch_batches(inputs, train[1], batch_size, seed, start * passes, last * passes,
-                          phase_augmentation),
+            batches,
             validation_data=phase_validation,
             initial_epoch=start,
             epochs=last,
