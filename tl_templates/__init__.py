@@ -115,6 +115,8 @@ _EXPORTS = {
     "export_and_check": "tl_templates.export",
     "export_saved_model": "tl_templates.export",
     "classification_rows": "tl_templates.predictions",
+    "choose_class_weights": "tl_templates.class_weights",
+    "imbalance_ratio": "tl_templates.class_weights",
     "find_input_files": "tl_templates.predictions",
     "predict_files": "tl_templates.predictions",
     "write_predictions_csv": "tl_templates.predictions",
