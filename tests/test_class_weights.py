@@ -97,3 +97,28 @@ def test_a_run_with_other_class_weights_does_not_resume_the_old_one(tmp_path):
     run(None)
     with pytest.raises(ValueError):
         run(tl_templates.choose_class_weights(True, train[1], 2))
+
+
+def test_image_project_weights_an_imbalanced_folder_and_reports_it(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from helpers import write_image_folder
+
+    from tl_templates import projects
+
+    project = projects.new_project("image-classifier", output_dir=tmp_path / "baked")
+    data = write_image_folder(tmp_path / "data", {"a": 40, "b": 10}, size=16)
+    output = tmp_path / "outputs"
+    result = subprocess.run(
+        [sys.executable, "train.py", "--data", str(data), "--strategy", "feature_extraction",
+         "--head-epochs", "1", "--output", str(output), "--quiet"],
+        cwd=project, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    # 28 and 8 training images (70% of each class): 3.5x, past the doctor's 3x.
+    assert metrics["imbalance"] == pytest.approx(3.5)
+    assert metrics["class_weights"] == pytest.approx({"a": 36 / 56, "b": 36 / 16})
+    assert "Class weights: {'a': 0.642857, 'b': 2.25} (largest class 3.5x the smallest)" in result.stdout

@@ -37,6 +37,11 @@ class Config:
     # together, keeping its last epoch (the test images stay out). "auto": below 1,000
     # training images, where the validation images are a share worth having. true / false.
     refit: bool | str = "auto"
+    # Weight each class's examples in the loss so that every class counts the same
+    # (n / (classes x count)). "auto": when the largest class has at least 3 times the
+    # smallest's training examples (the imbalance `tl-templates doctor` warns about).
+    # true / false.
+    class_weights: bool | str = "auto"
 
     # Transfer strategy
     strategy: str = "auto"  # auto: the advisor decides from your data; or a strategy name

@@ -75,6 +75,11 @@ def main(argv=None):
     print(f"Data: {config.data_path} -> {splits.sizes()} images, classes {splits.class_names}")
 
     plan = choose_plan(config, train_examples=len(splits.train[1]))
+    # Imbalanced classes (config.toml: class_weights): the rare ones weigh more in the loss.
+    class_weights = tl_templates.choose_class_weights(config.class_weights, splits.train[1], len(splits.class_names))
+    if class_weights:
+        print(f"Class weights: {dict(zip(splits.class_names, class_weights.values()))} "
+              f"(largest class {tl_templates.imbalance_ratio(splits.train[1], len(splits.class_names)):.1f}x the smallest)")
     print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
 
     # Mixed precision and XLA where the hardware gains from them (config.toml: Speed).
@@ -93,6 +98,8 @@ def main(argv=None):
             seed=config.seed, verbose=2 if args.quiet else 1, jit_compile=jit_compile,
             extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
             restore_best=restore_best,
+            # Rare classes weigh more in the loss when the classes are imbalanced.
+            class_weight=tl_templates.choose_class_weights(config.class_weights, train[1], len(splits.class_names)),
         )  # fmt: skip
         return model, phases
 
@@ -149,6 +156,10 @@ def main(argv=None):
         "plan": plan.to_dict(),
         "auto": auto.to_dict() if auto else None,  # what strategy "auto" compared
         "refit": refit,  # the final model trained again on train + validation
+        # The weight of each class in the loss (None: unweighted), and the imbalance
+        # figure "auto" decides on (largest class over smallest, training examples).
+        "class_weights": class_weights and {splits.class_names[index]: weight for index, weight in class_weights.items()},
+        "imbalance": tl_templates.imbalance_ratio(splits.train[1], len(splits.class_names)),
     }
     # With the settings and the data fingerprint it came from (from run.json).
     metrics = tl_templates.write_metrics(output, metrics)
