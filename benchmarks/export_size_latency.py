@@ -46,9 +46,13 @@ def build(backbone_name, shape, outputs):
     if len(features.shape) == 4:
         features = keras.layers.GlobalAveragePooling2D()(features)
     if "classes" in outputs:
-        return keras.Model(inputs, keras.layers.Dense(outputs["classes"], activation="softmax")(features))
+        return keras.Model(
+            inputs, keras.layers.Dense(outputs["classes"], activation="softmax")(features)
+        )
     heads = {
-        name: keras.layers.Dense(units, activation=None if name == "age" else "sigmoid", name=name)(features)
+        name: keras.layers.Dense(units, activation=None if name == "age" else "sigmoid", name=name)(
+            features
+        )
         for name, units in outputs.items()
     }
     return keras.Model(inputs, heads)
@@ -65,7 +69,7 @@ def latency_ms(path, example, repeats):
     """Median milliseconds of one `invoke` on one example, after a warm-up call."""
     interpreter = tflite._interpreter(path)
     runner = interpreter.get_signature_runner()
-    (name, _), = runner.get_input_details().items()
+    ((name, _),) = runner.get_input_details().items()
     runner(**{name: example[None]})
     times = []
     for _ in range(repeats):
@@ -84,11 +88,18 @@ def top1(outputs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--examples", type=int, default=32)
     parser.add_argument("--templates", nargs="+", default=list(TEMPLATES), choices=list(TEMPLATES))
-    parser.add_argument("--quantize", nargs="+", default=list(tflite.QUANTIZATIONS), choices=list(tflite.QUANTIZATIONS))
+    parser.add_argument(
+        "--quantize",
+        nargs="+",
+        default=list(tflite.QUANTIZATIONS),
+        choices=list(tflite.QUANTIZATIONS),
+    )
     args = parser.parse_args(argv)
 
     figures = {"machine": platform.node(), "repeats": args.repeats, "examples": args.examples}
@@ -101,11 +112,15 @@ def main(argv=None):
             calibration = examples(shape, 64, seed=1)
             print(f"{template} ({backbone}, input {shape}):")
             for quantize in args.quantize:
-                path = tflite.export_tflite(model, Path(folder) / f"{template}_{quantize}.tflite",
-                                            quantize=quantize, representative_data=calibration)  # fmt: skip
+                path = tflite.export_tflite(
+                    model, Path(folder) / f"{template}_{quantize}.tflite",
+                    quantize=quantize, representative_data=calibration,
+                )  # fmt: skip
                 got = tflite.run_tflite(path, inputs)
                 if isinstance(expected, dict):
-                    difference = max(float(np.max(np.abs(got[name] - expected[name]))) for name in expected)
+                    difference = max(
+                        float(np.max(np.abs(got[name] - expected[name]))) for name in expected
+                    )
                 else:
                     difference = float(np.max(np.abs(got - expected)))
                 row = {
@@ -116,8 +131,11 @@ def main(argv=None):
                 }
                 key = f"{template.replace('-', '_')}_{quantize}"
                 figures.update({f"{key}_{name}": value for name, value in row.items()})
-                print(f"  {quantize:<8} {row['bytes'] / 1e6:6.2f} MB  {row['latency_ms']:7.2f} ms  "
-                      f"largest difference {difference:.2e}  top-1 agreement {row['top1_agreement']:.3f}")
+                print(
+                    f"  {quantize:<8} {row['bytes'] / 1e6:6.2f} MB  {row['latency_ms']:7.2f} ms  "
+                    f"largest difference {difference:.2e}  "
+                    f"top-1 agreement {row['top1_agreement']:.3f}"
+                )
             keras.backend.clear_session()
     print(json.dumps(figures))
     return figures

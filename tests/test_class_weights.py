@@ -61,21 +61,26 @@ def test_class_weights_move_predictions_towards_the_rare_class(tmp_path):
     # both get the weights.
     train, validation = imbalanced(30, 6, seed=1), imbalanced(5, 1, seed=2)
     weights = tl_templates.choose_class_weights("auto", train[1], 2)
-    plan = dataclasses.replace(tl_templates.plan_strategy("fine_tune_top", "lab_glyphs"),
-                               head_learning_rate=0.05)  # the prior in few steps
+    plan = dataclasses.replace(
+        tl_templates.plan_strategy("fine_tune_top", "lab_glyphs"), head_learning_rate=0.05
+    )  # the prior in few steps
     rare_probability = {}
     for name, class_weight in (("plain", None), ("weighted", weights)):
         keras.utils.set_random_seed(0)
         backbone = tl_templates.build_backbone("lab_glyphs", (32, 32, 3), weights=None)
         inputs = keras.Input((32, 32, 3))
         pooled = keras.layers.GlobalAveragePooling2D()(backbone(inputs))
-        model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="classifier")(pooled))
+        model = keras.Model(
+            inputs, keras.layers.Dense(2, activation="softmax", name="classifier")(pooled)
+        )
         tl_templates.train_classifier(
             model, plan, train, validation, head_epochs=15, fine_tune_epochs=1, batch_size=12,
             output_dir=tmp_path / name, verbose=0, restore_best=False, class_weight=class_weight,
             min_steps=0,
         )  # fmt: skip
-        rare_probability[name] = float(model.predict(train[0].astype("float32"), verbose=0)[:, 1].mean())
+        rare_probability[name] = float(
+            model.predict(train[0].astype("float32"), verbose=0)[:, 1].mean()
+        )
     assert rare_probability["plain"] < 0.3, rare_probability  # about the prior, 1 in 6
     assert rare_probability["weighted"] > rare_probability["plain"] + 0.15, rare_probability
 
@@ -88,7 +93,9 @@ def test_a_run_with_other_class_weights_does_not_resume_the_old_one(tmp_path):
         backbone = tl_templates.build_backbone("lab_glyphs", (32, 32, 3), weights=None)
         inputs = keras.Input((32, 32, 3))
         pooled = keras.layers.GlobalAveragePooling2D()(backbone(inputs))
-        model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="classifier")(pooled))
+        model = keras.Model(
+            inputs, keras.layers.Dense(2, activation="softmax", name="classifier")(pooled)
+        )
         return tl_templates.train_classifier(
             model, plan, train, validation, head_epochs=1, fine_tune_epochs=0, batch_size=8,
             output_dir=tmp_path, verbose=0, class_weight=class_weight, min_steps=0,
@@ -121,4 +128,7 @@ def test_image_project_weights_an_imbalanced_folder_and_reports_it(tmp_path):
     # 28 and 8 training images (70% of each class): 3.5x, past the doctor's 3x.
     assert metrics["imbalance"] == pytest.approx(3.5)
     assert metrics["class_weights"] == pytest.approx({"a": 36 / 56, "b": 36 / 16})
-    assert "Class weights: {'a': 0.642857, 'b': 2.25} (largest class 3.5x the smallest)" in result.stdout
+    assert (
+        "Class weights: {'a': 0.642857, 'b': 2.25} (largest class 3.5x the smallest)"
+        in result.stdout
+    )

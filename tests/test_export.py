@@ -31,7 +31,9 @@ ALL = ["none", "float16", "dynamic", "int8"]
 def tiny_two_output_model():
     inputs = keras.Input((8, 8, 3), name="image")
     rescaled = keras.layers.Rescaling(1 / 255)(inputs)  # raw pixels in, as the kit's models
-    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(rescaled))
+    features = keras.layers.GlobalAveragePooling2D()(
+        keras.layers.Conv2D(4, 3, activation="relu")(rescaled)
+    )
     return keras.Model(inputs, {
         "gender": keras.layers.Dense(1, activation="sigmoid", name="gender")(features),
         "age": keras.layers.Dense(1, name="age")(features),
@@ -56,7 +58,9 @@ def test_named_outputs_survive_every_quantization(tmp_path, quantize):
 def test_bad_settings_are_refused(tmp_path):
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    with pytest.raises(ValueError, match="quantize='int4'. Known settings: none, float16, dynamic, int8"):
+    with pytest.raises(
+        ValueError, match="quantize='int4'. Known settings: none, float16, dynamic, int8"
+    ):
         tl_templates.export_tflite(model, tmp_path / "m.tflite", quantize="int4")
     with pytest.raises(ValueError, match="int8 quantization needs representative examples"):
         tl_templates.export_tflite(model, tmp_path / "m.tflite", quantize="int8")
@@ -85,7 +89,10 @@ def test_a_quantized_file_losing_more_than_the_tolerance_says_so(tmp_path):
     assert report["measures"]["age_mae"]["loss"] > 0 and not report["within_tolerance"]
     assert "loses" in report["warnings"][0] and "tolerance of 0" in report["warnings"][0]
     assert "WARNING" in tl_templates.describe_export(report)
-    assert json.loads((tmp_path / "export.json").read_text())["model_int8.tflite"]["quantize"] == "int8"
+    assert (
+        json.loads((tmp_path / "export.json").read_text())["model_int8.tflite"]["quantize"]
+        == "int8"
+    )
     # A file beside it with other contents is not overwritten.
     with pytest.raises(FileExistsError, match="outputs.json already exists with other contents"):
         tl_templates.export_and_check(
@@ -129,7 +136,9 @@ BESIDE = {
 
 
 def run_python(args, cwd, timeout=900):
-    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module", params=list(MEASURE))
@@ -193,21 +202,33 @@ PREDICT_COLUMNS = {
     "image-classifier": ["file", "label", "probability", "top_k", "error"],
     "audio-classifier": ["file", "label", "probability", "top_k", "detections", "error"],
     "face-multitask": ["file", "gender", "gender_probability", "age", "error"],
-    "driving-multilabel": ["file", "labels", "car", "pedestrian", "traffic_light", "stop_sign", "error"],
+    "driving-multilabel": [
+        "file",
+        "labels",
+        "car",
+        "pedestrian",
+        "traffic_light",
+        "stop_sign",
+        "error",
+    ],
 }
 
 
 def test_predict_writes_a_csv_for_a_folder_and_names_unreadable_files(trained, tmp_path):
     template, project = trained
     suffix = ".wav" if template == "audio-classifier" else ".png"
-    sample = sorted(path for path in (project / "data" / "sample").rglob("*") if path.suffix in (suffix, ".jpg"))
+    sample = sorted(
+        path for path in (project / "data" / "sample").rglob("*") if path.suffix in (suffix, ".jpg")
+    )
     folder = tmp_path / "inputs"
     (folder / "nested").mkdir(parents=True)
     for index, path in enumerate(sample[:5]):
         (folder / "nested" / f"{index}{path.suffix}").write_bytes(path.read_bytes())
     (folder / f"broken{suffix}").write_bytes(b"not a file of that kind")
     table = tmp_path / "predictions.csv"
-    result = run_python(["predict.py", str(folder), "--csv", str(table), "--batch-size", "2"], project)
+    result = run_python(
+        ["predict.py", str(folder), "--csv", str(table), "--batch-size", "2"], project
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"broken{suffix}: unreadable, skipped" in result.stderr
     import csv

@@ -16,7 +16,9 @@ def test_folders_expand_to_their_images_and_a_missing_path_is_named(tmp_path):
     single = folder / "a" / "notes.txt"  # named explicitly: kept whatever its suffix
     files = tl_templates.find_input_files([folder, single])
     assert [path.relative_to(folder).as_posix() for path in files[:-1]] == sorted(
-        path.relative_to(folder).as_posix() for path in folder.rglob("*.png") if not path.name.startswith(".")
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*.png")
+        if not path.name.startswith(".")
     )
     assert files[-1] == single
     with pytest.raises(FileNotFoundError, match="missing.png does not exist"):
@@ -46,10 +48,14 @@ def test_any_number_of_files_is_predicted_in_batches_past_unreadable_ones():
 
 def test_csv_has_top_k_and_an_error_row_per_unreadable_file(tmp_path):
     probabilities = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]])
-    rows = tl_templates.classification_rows(["x.png", "y.png"], probabilities, ["cat", "dog", "owl"], top_k=2)
+    rows = tl_templates.classification_rows(
+        ["x.png", "y.png"], probabilities, ["cat", "dog", "owl"], top_k=2
+    )
     assert rows[0] == {"file": "x.png", "label": "dog", "probability": "0.7000",
                        "top_k": "dog:0.7000 owl:0.2000"}  # fmt: skip
-    path = tl_templates.write_predictions_csv(tmp_path / "p.csv", rows, [("z.png", "cannot decode")])
+    path = tl_templates.write_predictions_csv(
+        tmp_path / "p.csv", rows, [("z.png", "cannot decode")]
+    )
     with path.open(newline="") as file:
         written = list(csv.DictReader(file))
     assert [row["file"] for row in written] == ["x.png", "y.png", "z.png"]

@@ -11,9 +11,15 @@ def test_report_numbers_by_hand():
     predicted = [0, 0, 1, 1, 2, 2]
     report = tl_templates.classification_report(labels, predicted, ["a", "b", "c"])
     # a: 2 of 2 predicted right, 2 of 3 found; b: 1 of 2, 1 of 2; c: 1 of 2, 1 of 1.
-    assert report["classes"]["a"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
-    assert report["classes"]["b"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2})
-    assert report["classes"]["c"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1})
+    assert report["classes"]["a"] == pytest.approx(
+        {"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3}
+    )
+    assert report["classes"]["b"] == pytest.approx(
+        {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    )
+    assert report["classes"]["c"] == pytest.approx(
+        {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
+    )
     assert report["accuracy"] == pytest.approx(4 / 6) and report["examples"] == 6
     assert report["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
     assert "accuracy 0.667 on 6 examples" in tl_templates.describe_report(report)
@@ -35,3 +41,44 @@ def test_confusion_matrix_png(tmp_path):
 def test_macro_f1_averages_the_classes_present():
     report = tl_templates.classification_report([0, 0, 1], [0, 0, 1], ["a", "b", "c", "d"])
     assert report["macro_f1"] == 1.0
+
+
+def test_image_evaluate_reproduces_the_test_accuracy_and_names_a_corrupt_file(tmp_path):
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from tl_templates import projects
+
+    project = projects.new_project("image-classifier", output_dir=tmp_path / "baked")
+    config = project / "config.toml"
+    config.write_text("refit = false\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, *args], cwd=project, capture_output=True, text=True, timeout=900
+        )
+
+    trained = run("train.py", "--strategy", "feature_extraction", "--head-epochs", "2", "--quiet")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    outputs = project / "outputs"
+    evaluated = run("evaluate.py")
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    report = json.loads((outputs / "report.json").read_text())
+    metrics = json.loads((outputs / "metrics.json").read_text())
+    assert report["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    assert report["examples"] == metrics["examples"]["test"]
+    assert sum(row["support"] for row in report["classes"].values()) == report["examples"]
+    assert (outputs / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+
+    folder = tmp_path / "mine"
+    for name in ("1", "7"):
+        shutil.copytree(project / "data" / "sample" / name, folder / name)
+    (folder / "7" / "corrupt.png").write_bytes(b"not a png")
+    elsewhere = run("evaluate.py", "--data", str(folder), "--output", str(tmp_path / "report"))
+    assert elsewhere.returncode == 0, elsewhere.stderr[-3000:]
+    assert "corrupt.png: unreadable, skipped" in elsewhere.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert [row["file"] for row in report["unreadable"]] == [str(folder / "7" / "corrupt.png")]
+    assert report["classes"]["1"]["support"] == 40 and report["classes"]["7"]["support"] == 40

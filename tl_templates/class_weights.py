@@ -52,8 +52,12 @@ def choose_class_weights(setting, labels, num_classes):
     True
     """
     if setting not in (True, False, "auto"):
-        raise ValueError(f'class_weights is true, false or "auto". Received: class_weights={setting!r}.')
-    if setting is False or (setting == "auto" and imbalance_ratio(labels, num_classes) < IMBALANCE_WARNING_RATIO):
+        raise ValueError(
+            f'class_weights is true, false or "auto". Received: class_weights={setting!r}.'
+        )
+    if setting is False or (
+        setting == "auto" and imbalance_ratio(labels, num_classes) < IMBALANCE_WARNING_RATIO
+    ):
         return None
     counts = np.bincount(np.asarray(labels, dtype="int64"), minlength=num_classes)
     return {

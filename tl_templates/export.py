@@ -84,8 +84,10 @@ def _write_beside(folder, files):
         path = folder / name
         if path.exists():
             if path.read_text(encoding="utf-8") != text:
-                raise FileExistsError(f"{path} already exists with other contents; remove it or "
-                                      "export to another folder.")
+                raise FileExistsError(
+                    f"{path} already exists with other contents; remove it or "
+                    "export to another folder."
+                )
             continue
         atomic.write_text_atomic(path, text)
 
@@ -156,12 +158,15 @@ def export_and_check(model, folder, quantize, *, examples, labels, measures,
 
 def describe_export(report):
     """A report from `export_and_check` as a few printable lines."""
-    differences = ", ".join(f"{name} {value:.2e}" for name, value in report["largest_difference"].items())
-    lines = [f"Wrote {report['file']} ({report['bytes'] / 1e6:.2f} MB, quantize={report['quantize']}); "
+    differences = ", ".join(
+        f"{name} {value:.2e}" for name, value in report["largest_difference"].items()
+    )
+    size = report["bytes"] / 1e6
+    lines = [f"Wrote {report['file']} ({size:.2f} MB, quantize={report['quantize']}); "
              f"largest difference from Keras: {differences}"]  # fmt: skip
     for name, values in report["measures"].items():
-        lines.append(f"  {name} on {report['examples']} held-out examples: Keras {values['keras']:.4f}, "
-                     f"TFLite {values['tflite']:.4f}")  # fmt: skip
+        lines.append(f"  {name} on {report['examples']} held-out examples: "
+                     f"Keras {values['keras']:.4f}, TFLite {values['tflite']:.4f}")  # fmt: skip
     lines.extend(f"  WARNING: {warning}" for warning in report["warnings"])
     return "\n".join(lines)
 

@@ -36,7 +36,8 @@ def find_input_files(paths, suffixes=IMAGE_EXTENSIONS):
         if path.is_dir():
             files.extend(sorted(
                 file for file in path.rglob("*")
-                if file.is_file() and file.suffix.lower() in suffixes and not file.name.startswith(".")
+                if file.is_file() and file.suffix.lower() in suffixes
+                and not file.name.startswith(".")
             ))  # fmt: skip
         elif path.exists():
             files.append(path)
@@ -74,7 +75,7 @@ def predict_files(files, read, predict, batch_size=64):
     read_files, chunks, failures = [], [], []
     for start in range(0, len(files), batch_size):
         examples, names = [], []
-        for path in files[start:start + batch_size]:
+        for path in files[start : start + batch_size]:
             try:
                 examples.append(read(path))
                 names.append(path)

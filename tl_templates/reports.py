@@ -1,4 +1,4 @@
-"""What a classifier gets wrong: per-class precision, recall, F1 and support, and the confusion matrix."""
+"""What a classifier gets wrong: per-class precision, recall, F1, support; the confusion matrix."""
 
 from pathlib import Path
 
@@ -35,12 +35,18 @@ def classification_report(labels, predicted, class_names):
     predicted_counts, support = matrix.sum(axis=0), matrix.sum(axis=1)
     precision = np.divide(true_positives, predicted_counts, out=np.zeros_like(true_positives),
                           where=predicted_counts > 0)  # fmt: skip
-    recall = np.divide(true_positives, support, out=np.zeros_like(true_positives), where=support > 0)
+    recall = np.divide(
+        true_positives, support, out=np.zeros_like(true_positives), where=support > 0
+    )
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(both), where=both > 0)
     classes = {
-        name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-               "support": int(support[i])}  # fmt: skip
+        name: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }  # fmt: skip
         for i, name in enumerate(class_names)
     }
     return {
@@ -56,8 +62,8 @@ def describe_report(report):
     width = max(12, *(len(name) for name in report["classes"]))
     lines = [f"{'class':<{width}} precision  recall      f1  support"]
     for name, row in report["classes"].items():
-        lines.append(f"{name:<{width}} {row['precision']:9.3f} {row['recall']:7.3f} {row['f1']:7.3f} "
-                     f"{row['support']:8d}")  # fmt: skip
+        lines.append(f"{name:<{width}} {row['precision']:9.3f} {row['recall']:7.3f} "
+                     f"{row['f1']:7.3f} {row['support']:8d}")  # fmt: skip
     lines.append(f"accuracy {report['accuracy']:.3f} on {report['examples']} examples, "
                  f"macro F1 {report['macro_f1']:.3f}")  # fmt: skip
     return "\n".join(lines)
@@ -75,8 +81,9 @@ def plot_confusion_matrix(matrix, class_names, path):
     normalised = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
     size = max(4.0, 0.5 * len(class_names) + 2)
     figure, axes = pyplot.subplots(1, 2, figsize=(2 * size, size))
-    for axis, values, title, form in ((axes[0], matrix, "counts", "d"),
-                                      (axes[1], normalised, "share of each true class", ".2f")):  # fmt: skip
+    panels = ((axes[0], matrix, "counts", "d"),
+              (axes[1], normalised, "share of each true class", ".2f"))  # fmt: skip
+    for axis, values, title, form in panels:
         axis.imshow(values, cmap="Blues")
         axis.set_title(title)
         axis.set_xlabel("predicted")

@@ -158,7 +158,7 @@ def run_tflite(path, inputs):
     """
     interpreter = _interpreter(path)
     runner = interpreter.get_signature_runner()
-    (input_name, input_detail), = runner.get_input_details().items()
+    ((input_name, input_detail),) = runner.get_input_details().items()
     output_details = runner.get_output_details()
     outputs = {name: [] for name in output_details}
     for example in np.asarray(inputs, dtype="float32"):
