@@ -1,6 +1,7 @@
 """This project's own tests: python -m pytest tests"""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,12 +52,18 @@ def test_output_layer_stays_float32_under_mixed_precision():
     assert model.output.dtype == "float32"
 
 
+# A short training budget, the same wherever these tests run (the kit's test suite asks
+# for no minimum): at least 200 optimizer steps a phase that trains blocks, 100 for the head
+# (README: "Budgets").
+SHORT_BUDGET = {**os.environ, "TL_TEMPLATES_MIN_STEPS": "200"}
+
+
 def test_train_and_predict_end_to_end(tmp_path):
     output = tmp_path / "outputs"
     train = subprocess.run(
         [sys.executable, "train.py", "--head-epochs", "1", "--fine-tune-epochs", "1",
          "--output", str(output), "--quiet"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600, env=SHORT_BUDGET,
     )  # fmt: skip
     assert train.returncode == 0, train.stderr[-3000:]
     metrics = json.loads((output / "metrics.json").read_text())
