@@ -58,6 +58,7 @@ EXPECTED_PUBLIC_SURFACE = [
     "describe_report",
     "describe_strategy",
     "export_and_check",
+    "export_each",
     "export_saved_model",
     "export_tflite",
     "few_shot_accuracy",

@@ -113,6 +113,7 @@ _EXPORTS = {
     "ExportMeasure": "tl_templates.export",
     "describe_export": "tl_templates.export",
     "export_and_check": "tl_templates.export",
+    "export_each": "tl_templates.export",
     "export_saved_model": "tl_templates.export",
     "classification_rows": "tl_templates.predictions",
     "classification_report": "tl_templates.reports",

@@ -156,6 +156,22 @@ def export_and_check(model, folder, quantize, *, examples, labels, measures,
     return report
 
 
+def export_each(model, folder, quantizations, saved_model=False, **check):
+    """`export_and_check` at each quantization, printing each report; a SavedModel too if asked.
+
+    `check` holds `export_and_check`'s keyword arguments (examples, labels,
+    measures, representative_data, beside). Returns the reports, in order.
+    """
+    reports = []
+    for quantize in quantizations:
+        report = export_and_check(model, folder, quantize, **check)
+        print(describe_export(report))
+        reports.append(report)
+    if saved_model:
+        print(f"Wrote {export_saved_model(model, Path(folder) / 'saved_model')} (TF Serving)")
+    return reports
+
+
 def describe_export(report):
     """A report from `export_and_check` as a few printable lines."""
     differences = ", ".join(

@@ -52,17 +52,12 @@ def main(argv=None):
     if "age" in config.tasks:
         measures.append(tl_templates.ExportMeasure("age_mae", age_mae, higher_is_better=False, tolerance=args.age_tolerance))
     outputs = json.dumps({task: OUTPUTS[task] for task in config.tasks}, indent=2) + "\n"
-    reports = []
-    for quantize in args.quantize:
-        report = tl_templates.export_and_check(
-            model, output, quantize, examples=test_images, labels=test_labels, measures=measures,
-            representative_data=train[0][:200], beside={"outputs.json": outputs},
-        )  # fmt: skip
-        print(tl_templates.describe_export(report))
-        reports.append(report)
-    if args.saved_model:
-        print(f"Wrote {tl_templates.export_saved_model(model, output / 'saved_model')} (TF Serving)")
-    return reports
+    # Each setting is converted, then checked in the TFLite interpreter (export.json).
+    return tl_templates.export_each(
+        model, output, args.quantize, saved_model=args.saved_model,
+        examples=test_images, labels=test_labels, measures=measures,
+        representative_data=train[0][:200], beside={"outputs.json": outputs},
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
