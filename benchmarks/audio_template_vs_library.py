@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 
 import tl_templates
-from tl_templates import audio_folder, budgets
-from tl_templates.audio import write_wav
-from tl_templates.audio_frontend import PATCH_SAMPLES
+from tl_templates.backbones.audio_frontend import PATCH_SAMPLES
+from tl_templates.data import audio_folder
+from tl_templates.data.audio_files import write_wav
+from tl_templates.planning import budgets
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 MEASURE_TRANSFER = REPOSITORY / "data" / "lab_speech" / "measure_transfer.py"

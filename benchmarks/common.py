@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import tl_templates  # noqa: E402
-from tl_templates import acceleration  # noqa: E402
+from tl_templates.training import acceleration  # noqa: E402
 
 
 def add_common_arguments(parser, backbone="efficientnetb0", image_size=96, images=400):

@@ -6,7 +6,7 @@ For each template's default backbone and input (image-classifier: lab_glyphs
 32 px; face-multitask and driving-multilabel: lab_glyphs 48 px; audio-
 classifier: lab_speech, 0.975 s at 16 kHz) the model is built as the
 template builds it (pretrained lab weights, a new head with random weights),
-exported at each quantization (`tl_templates.tflite.QUANTIZATIONS`), and run
+exported at each quantization (`tl_templates.deploy.tflite.QUANTIZATIONS`), and run
 in the TFLite interpreter one example at a time: the median latency over
 --repeats calls, the file size, and how far the file is from Keras on
 --examples random inputs (largest output difference, top-1 agreement).
@@ -27,7 +27,7 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import tflite
+from tl_templates.deploy import tflite
 
 TEMPLATES = {  # template: (backbone, input shape, outputs)
     "image-classifier": ("lab_glyphs", (32, 32, 3), {"classes": 10}),

@@ -10,7 +10,7 @@ images for the same number of epochs and steps, with a frozen backbone:
 - floor: one backbone pass over the data, which any approach must pay.
 
 `--min-steps 0` (the default here) turns off the kit's minimum-steps budget
-(`tl_templates.budgets`), which at 800 images would give the head two passes
+(`tl_templates.planning.budgets`), which at 800 images would give the head two passes
 per epoch, twice plain's steps; pass `--min-steps 300` to time the kit's budget.
 
 Prints the times and their ratios, then one JSON line.

@@ -22,7 +22,7 @@ import common  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import tl_templates  # noqa: E402
-from tl_templates import training  # noqa: E402
+from tl_templates.training import classifier as training  # noqa: E402
 
 MIB = 1024 * 1024
 

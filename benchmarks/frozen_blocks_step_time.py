@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 import tl_templates  # noqa: E402
-from tl_templates import training  # noqa: E402
+from tl_templates.training import classifier as training  # noqa: E402
 
 
 def main(argv=None):

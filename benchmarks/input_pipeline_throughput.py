@@ -4,7 +4,7 @@ With augmentation on, `train_classifier` cannot cache and trains the model
 on freshly augmented batches every step; the pipeline must deliver them
 faster than the model consumes them. Measured separately, in one run:
 
-- in memory: `tl_templates.training.epoch_batches` with the default
+- in memory: `tl_templates.training.classifier.epoch_batches` with the default
   augmentation (shifts, rotations, zooms) - what `train_classifier` uses;
 - from files: `tl_templates.image_file_dataset` reading PNG files, first
   epoch (decoding) and later epochs (decoded images cached), with the same
@@ -28,7 +28,8 @@ import common  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import tl_templates  # noqa: E402
-from tl_templates import pipelines, training  # noqa: E402
+from tl_templates.data import pipelines
+from tl_templates.training import classifier as training  # noqa: E402
 
 
 def main(argv=None):

@@ -50,9 +50,11 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import caching, experiments, trunk_experiments
-from tl_templates import multitask_experiments as mte
-from tl_templates.multitask import build_task_heads, compile_multitask
+from tl_templates.experiments import multitask as mte
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments import trunk as trunk_experiments
+from tl_templates.tasks.multitask import build_task_heads, compile_multitask
+from tl_templates.training import caching
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SAMPLES = REPOSITORY / "data" / "samples"

@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 import tl_templates
-from tl_templates import image_folder
+from tl_templates.data import image_folder
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 MEASURE_TRANSFER = REPOSITORY / "data" / "lab_glyphs" / "measure_transfer.py"

@@ -76,8 +76,10 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import caching, datasets, experiments, plots
-from tl_templates.results import Results, compare
+from tl_templates.experiments import datasets, plots
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import Results, compare
+from tl_templates.training import caching
 
 timer = experiments.RunTimer()
 if not QUICK:

@@ -31,7 +31,7 @@
 # of learning rates, or with BatchNormalization in training mode. Three rates are set
 # side by side: the rule's "small" rate (1e-5, the Keras transfer-learning guide's "very
 # low learning rate"), the advisor's rate for this backbone's family
-# (`tl_templates.budgets.LEARNING_RATES`), and the best rate of the sweep. Every phase's
+# (`tl_templates.planning.budgets.LEARNING_RATES`), and the best rate of the sweep. Every phase's
 # rate decays to zero along a cosine, as in the kit's templates. A last check changes
 # `trainable` without recompiling.
 #
@@ -85,8 +85,10 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import caching, datasets, experiments, plots
-from tl_templates.results import Results, compare
+from tl_templates.experiments import datasets, plots
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import Results, compare
+from tl_templates.training import caching
 
 timer = experiments.RunTimer()
 if not QUICK:
@@ -341,7 +343,7 @@ print(f"\n({timer.report()})")
 #   rates held only at 1e-2 (77.2% ± 9.7% over the 3 seeds), and even that was
 #   inconclusive against 1e-5 with 3 runs (+13.3 ± 4.8 points). The best rate was picked
 #   on the test set after the fact, so its 95.9% flatters it a little.
-# * **The advisor's rate for the lab family (3e-4, `tl_templates.budgets`)** scored 0.7 ±
+# * **The advisor's rate for the lab family (3e-4, `tl_templates.planning.budgets`)** scored 0.7 ±
 #   0.4 points below the best rate (inconclusive: the test cannot rule out a 2-point gap
 #   with 3 runs) and 4.0 ± 1.2 points above training the head only (inconclusive with 3
 #   runs: Student's t for 2 degrees of freedom is 4.3).

@@ -36,7 +36,7 @@
 # two-phase strategies train a new head for `HEAD_STEPS`, then their blocks for
 # `STEPS`; feature extraction (the head alone) and training from scratch run one phase
 # of `HEAD_STEPS + STEPS`. Each phase's learning rate decays to zero along a cosine, at
-# the advisor's rates for the backbone's family (`tl_templates.budgets`), as in the
+# the advisor's rates for the backbone's family (`tl_templates.planning.budgets`), as in the
 # kit's templates.
 #
 # **Runtime.** Quick mode: offline, several minutes on a 2-core CPU (the committed run:
@@ -70,13 +70,13 @@ if QUICK:
     SIZES = {"small": 50, "large": 400}  # training examples in all (10 classes)
     TEST_PER_CLASS = 20
     # Every strategy trains HEAD_STEPS + STEPS[size] steps in all (see the header): the
-    # template budgets' shape (tl_templates.budgets.min_steps: the head phase half of
+    # template budgets' shape (tl_templates.planning.budgets.min_steps: the head phase half of
     # the fine-tuning phase) at under a seventh of their size, to fit a CPU.
     STEPS = {"small": 80, "large": 80}
     HEAD_STEPS = 40
     BATCH_SIZE = 16
     # The advisor's learning rates as they are: the lab family's were measured on
-    # runs of hundreds of steps (tl_templates.budgets), not thousands.
+    # runs of hundreds of steps (tl_templates.planning.budgets), not thousands.
     LEARNING_RATE_SCALE = 1
     CACHE_FROZEN_BLOCKS = True  # small images: caching low blocks' outputs is cheap
 else:
@@ -103,8 +103,11 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import advisor, caching, datasets, experiments, plots
-from tl_templates.results import Results, compare
+from tl_templates.experiments import datasets, plots
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import Results, compare
+from tl_templates.planning import advisor
+from tl_templates.training import caching
 
 timer = experiments.RunTimer()
 if not QUICK:

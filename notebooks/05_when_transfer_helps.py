@@ -29,7 +29,7 @@
 # seeds. Every method gets the same number of optimizer steps in all (transfer: a head
 # phase, then a fine-tuning phase; scratch: one phase of both lengths together) and the
 # same schedule: each phase's learning rate decays to zero along a cosine, the recipe of
-# the kit's templates (`tl_templates.budgets`). The gain (transfer minus scratch) is
+# the kit's templates (`tl_templates.planning.budgets`). The gain (transfer minus scratch) is
 # measured for
 # 1. a source much larger than the target (the pretrained backbone);
 # 2. a source smaller than the target (the same network pretrained, here, on a small
@@ -75,7 +75,7 @@ if QUICK:
     HEAD_STEPS = 60  # transfer's phase 1: the new head on cached features
     BATCH_SIZE = 16
     HEAD_LEARNING_RATE = 1e-2
-    LEARNING_RATE_SCALE = 1  # the lab family's rates suit short runs (tl_templates.budgets)
+    LEARNING_RATE_SCALE = 1  # the lab family's rates suit short runs (tl_templates.planning.budgets)
     CACHE_FROZEN_BLOCKS = True
 else:
     BACKBONE, WEIGHTS = "efficientnetb0", "imagenet"  # or the path of a weights file
@@ -101,8 +101,11 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import caching, datasets, experiments, glyphs, plots
-from tl_templates.results import Results, compare
+from tl_templates.experiments import datasets, plots
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import Results, compare
+from tl_templates.synthetic import glyphs
+from tl_templates.training import caching
 
 timer = experiments.RunTimer()
 if not QUICK:

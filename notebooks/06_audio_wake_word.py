@@ -87,9 +87,12 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import caching, experiments, paths, plots
-from tl_templates import wake_word_experiments as wake
-from tl_templates.results import Results, compare
+from tl_templates import paths
+from tl_templates.experiments import plots
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments import wake_word as wake
+from tl_templates.experiments.results import Results, compare
+from tl_templates.training import caching
 
 timer = experiments.RunTimer()
 on_gpu = False

@@ -36,7 +36,7 @@
 #
 # **Runtime.** Quick mode: offline, 5 seeds, 69 s of CPU time (5 minutes of wall clock on a
 # 2-core CPU shared with other builds): the kit's drawn
-# faces (`tl_templates.synthetic_faces`: gender and age are in the pixels through noisy
+# faces (`tl_templates.synthetic.faces`: gender and age are in the pixels through noisy
 # cues: hair, beards, lipstick, grey hair, wrinkles, a child's proportions) and the lab
 # backbone `lab_glyphs` (pretrained on rendered characters, not faces). Full mode:
 # EfficientNetB0 with ImageNet weights on **UTKFace** (20,000 real faces labelled with
@@ -90,8 +90,11 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import experiments, plots, synthetic_faces, trunk_experiments
-from tl_templates.results import Results, compare
+from tl_templates.experiments import plots
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments import trunk as trunk_experiments
+from tl_templates.experiments.results import Results, compare
+from tl_templates.synthetic import faces as synthetic_faces
 
 timer = experiments.RunTimer()
 on_gpu = False
@@ -108,7 +111,7 @@ if QUICK:
     images, ages, genders, _ = synthetic_faces.generate_faces(
         max(TRAIN_SIZES) + TEST_SIZE, seed=0, size=IMAGE_SIZE
     )
-    source = "drawn faces (tl_templates.synthetic_faces)"
+    source = "drawn faces (tl_templates.synthetic.faces)"
 else:
     images, genders, ages = trunk_experiments.load_face_folder(
         FACES_DIR, IMAGE_SIZE, limit=max(TRAIN_SIZES) + TEST_SIZE

@@ -39,7 +39,7 @@
 # **Runtime.** Quick mode (`QUICK = True`): offline, 5 seeds, 35 s of CPU time (156 s of wall
 # clock on a 2-core CPU shared with other builds).
 # Street scenes drawn by the kit (cars, pedestrians, traffic lights, stop signs among
-# distractors: `tl_templates.synthetic_scenes`, the generator of `data/samples/street_scenes`),
+# distractors: `tl_templates.synthetic.scenes`, the generator of `data/samples/street_scenes`),
 # and the kit's lab backbone `lab_glyphs`, frozen, its features cached. Full mode:
 # EfficientNetB0 with ImageNet weights on TFDS `voc/2007` (car, person, bicycle, bus),
 # mixed precision, on a Colab GPU (not timed yet). Why VOC: COCO 2017 has traffic lights
@@ -66,7 +66,7 @@ UNKNOWN_FRACTION = 0.3  # chance that any one label of a training image is hidde
 if QUICK:
     BACKBONE, WEIGHTS = "lab_glyphs", "pretrained"  # pretrained offline on characters
     IMAGE_SIZE = 48  # stop signs and traffic lights are a few pixels wide
-    DATASET = "street_scenes"  # drawn by tl_templates.synthetic_scenes
+    DATASET = "street_scenes"  # drawn by tl_templates.synthetic.scenes
     LABELS = ["car", "pedestrian", "traffic_light", "stop_sign"]
     FEATURE_BLOCK = "block3"  # features from this block, flattened (objects are small)
     POOLING = "flatten"
@@ -94,10 +94,13 @@ LEARNING_RATE = 3e-3
 import numpy as np
 
 import tl_templates
-from tl_templates import caching, experiments, plots, synthetic_scenes
-from tl_templates import multitask_experiments as mte
-from tl_templates.multitask import build_task_heads, compile_multitask
-from tl_templates.results import Results, compare
+from tl_templates.experiments import multitask as mte
+from tl_templates.experiments import plots
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import Results, compare
+from tl_templates.synthetic import scenes as synthetic_scenes
+from tl_templates.tasks.multitask import build_task_heads, compile_multitask
+from tl_templates.training import caching
 
 timer = experiments.RunTimer()
 if not QUICK:
@@ -113,7 +116,7 @@ pool_count = TRAIN_COUNT + VALIDATION_COUNT
 if QUICK:
     pool_images, pool_labels = synthetic_scenes.generate_scenes(pool_count, 1, IMAGE_SIZE)
     test_images, test_labels = synthetic_scenes.generate_scenes(TEST_COUNT, 2, IMAGE_SIZE)
-    print(f"{DATASET}: scenes drawn by tl_templates.synthetic_scenes")
+    print(f"{DATASET}: scenes drawn by tl_templates.synthetic.scenes")
 else:
     pool_images, pool_labels = mte.load_tfds_multilabel(
         DATASET, LABELS, IMAGE_SIZE, pool_count, split="train+validation"

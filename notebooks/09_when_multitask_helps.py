@@ -86,11 +86,12 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import datasets, experiments, plots
-from tl_templates import multitask_experiments as mte
-from tl_templates.multitask import build_task_heads
-from tl_templates.multitask_metrics import roc_auc
-from tl_templates.results import Results, compare
+from tl_templates.experiments import datasets, plots
+from tl_templates.experiments import multitask as mte
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import Results, compare
+from tl_templates.tasks.metrics import roc_auc
+from tl_templates.tasks.multitask import build_task_heads
 
 timer = experiments.RunTimer()
 if not QUICK:

@@ -77,8 +77,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from tl_templates import datasets, experiments, plots
-from tl_templates.results import Results, compare
+from tl_templates.experiments import datasets, plots
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import Results, compare
 
 timer = experiments.RunTimer()
 if not QUICK:

@@ -86,8 +86,10 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 import tl_templates
-from tl_templates import domain, domain_shift, experiments
-from tl_templates.results import compare, format_spread
+from tl_templates.experiments import domain_shift
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import compare, format_spread
+from tl_templates.tasks import domain
 
 STARTED = time.perf_counter()
 if not QUICK:
@@ -247,7 +249,7 @@ plt.show()
 
 # %%
 # Paired by seed (the same seed gives every method the same batches and starting head).
-# Student's t for the runs; see tl_templates.results.compare.
+# Student's t for the runs; see tl_templates.experiments.results.compare.
 dann_gain = compare("DANN", target["DANN"], "source-only", target["source-only"],
                     rule="higher", paired=True)
 upper_bound = compare("DANN", target["DANN"], "target-supervised", target["target-supervised"],

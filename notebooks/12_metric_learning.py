@@ -37,7 +37,7 @@
 # (no hidden layer) with the batch-hard triplet loss.
 #
 # **Declared before the run.** Three comparisons are tested, on 5-shot accuracy of the
-# unseen classes, paired by seed (Student's t, `tl_templates.results.compare`):
+# unseen classes, paired by seed (Student's t, `tl_templates.experiments.results.compare`):
 # 1. *triplet batch-hard* against *softmax*: the rule says a metric loss makes a better
 #    embedding for new classes than a classifier. Batch-hard is chosen in advance as the
 #    standard triplet recipe (Hermans et al. 2017); contrastive and semi-hard are shown,
@@ -97,9 +97,10 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 import tl_templates
-from tl_templates import experiments, glyphs
-from tl_templates import metric_learning as ml
-from tl_templates.results import compare, format_spread
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments.results import compare, format_spread
+from tl_templates.synthetic import glyphs
+from tl_templates.tasks import metric_learning as ml
 
 STARTED = time.perf_counter()
 if not QUICK:

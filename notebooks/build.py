@@ -14,8 +14,8 @@ format). For each one, this script
 `--check` runs nothing: it checks that each pair is in sync, that the badge and
 install cell match pyproject.toml, that the outputs hold a plot, no error, no
 local path and no Python warning, and that every verdict sentence in them
-(`tl_templates.results.Comparison.sentence`) agrees with the numbers it states,
-re-derived with the same rule (`tl_templates.results.check_verdicts`): a
+(`tl_templates.experiments.results.Comparison.sentence`) agrees with the numbers it states,
+re-derived with the same rule (`tl_templates.experiments.results.check_verdicts`): a
 hand-edited or stale output fails.
 
     python notebooks/build.py                     # every notebook
@@ -248,7 +248,7 @@ LOCAL_PATH_MARKERS = ("site-packages", "/.venv/", "/.virtualenvs/")
 def output_problems(notebook, name):
     """Problems in a built notebook's outputs: a verdict that its numbers contradict,
     a local path, a Python warning."""
-    from tl_templates.results import check_verdicts
+    from tl_templates.experiments.results import check_verdicts
 
     problems = []
     for number, cell in enumerate(notebook.cells, start=1):

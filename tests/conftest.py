@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tl_templates import budgets
+from tl_templates.planning import budgets
 
 # Training runs of a few epochs on a few images stay that size: no minimum of
 # steps per phase (the default is 600). Subprocesses (generated projects,

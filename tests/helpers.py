@@ -47,7 +47,7 @@ def tone(frequency, samples, sample_rate=16_000, amplitude=0.5):
 
 def write_wav_folder(root, counts, samples=15_600, seed=0):
     """`root/<class>/<n>.wav`: class i is a noisy tone at its own pitch, 16-bit 16 kHz."""
-    from tl_templates.audio import write_wav
+    from tl_templates.data.audio_files import write_wav
 
     rng = np.random.default_rng(seed)
     for index, (class_name, count) in enumerate(counts.items()):
@@ -92,7 +92,7 @@ class Disconnected(Exception):
 
 def disconnect_after_commit(monkeypatch, epoch):
     """Makes `TrainingRun.commit` raise `Disconnected` right after it commits `epoch`."""
-    from tl_templates import resume
+    from tl_templates.training import resume
 
     commit = resume.TrainingRun.commit
 

@@ -6,7 +6,8 @@ import pytest
 from helpers import random_images
 
 import tl_templates
-from tl_templates import acceleration, experiments
+from tl_templates.experiments import runs as experiments
+from tl_templates.training import acceleration
 
 
 def test_auto_is_plain_float32_without_xla_on_a_cpu():

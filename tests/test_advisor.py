@@ -1,7 +1,7 @@
 import pytest
 
 import tl_templates
-from tl_templates import advisor
+from tl_templates.planning import advisor
 
 IMAGENET = 1_281_167
 SMALL = advisor.LARGE_TARGET_MIN_EXAMPLES - 1

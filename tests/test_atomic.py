@@ -9,7 +9,7 @@ import time
 import pytest
 
 import tl_templates
-from tl_templates import atomic
+from tl_templates.project import atomic
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
@@ -40,7 +40,7 @@ def test_csv_and_text_writers(tmp_path):
 
 WRITER = """
 import sys, time
-from tl_templates import atomic
+from tl_templates.project import atomic
 target, = sys.argv[1:]
 while True:
     with atomic.atomic_path(target) as temporary:
@@ -72,7 +72,7 @@ def test_history_writer_continues_the_file_and_writes_it_whole(tmp_path):
     import keras
     import numpy as np
 
-    from tl_templates import training
+    from tl_templates.training import classifier as training
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))

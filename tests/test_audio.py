@@ -6,7 +6,7 @@ import scipy.io.wavfile
 from helpers import tone, write_wav_folder
 
 import tl_templates
-from tl_templates import audio
+from tl_templates.data import audio_files as audio
 
 
 def dominant_frequency(waveform, sample_rate=audio.SAMPLE_RATE):

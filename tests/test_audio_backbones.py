@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import tl_templates
-from tl_templates import audio_backbones
+from tl_templates.backbones import audio as audio_backbones
 
 CLIP = 15_600
 

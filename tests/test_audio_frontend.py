@@ -7,7 +7,7 @@ import tensorflow as tf
 from helpers import tone
 
 import tl_templates
-from tl_templates import audio_frontend
+from tl_templates.backbones import audio_frontend
 
 
 def test_output_shape_is_frames_by_mel_bands_with_a_channel():

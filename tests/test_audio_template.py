@@ -11,7 +11,10 @@ import scipy.io.wavfile
 from helpers import tone, write_wav_folder
 
 import tl_templates
-from tl_templates import budgets, paths, projects, registry
+from tl_templates import paths
+from tl_templates.backbones import registry
+from tl_templates.planning import budgets
+from tl_templates.project import generate as projects
 
 try:
     import tomllib

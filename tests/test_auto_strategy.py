@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import tl_templates
-from tl_templates.advisor import LARGE_TARGET_MIN_EXAMPLES, advise, choose_plan
-from tl_templates.auto_strategy import (
+from tl_templates.planning.advisor import LARGE_TARGET_MIN_EXAMPLES, advise, choose_plan
+from tl_templates.planning.auto_strategy import (
     NEIGHBOURS,
     REFIT_MAX_TRAIN_EXAMPLES,
     AutoChoice,

@@ -114,7 +114,8 @@ def test_imagenet_offline_says_how_to_run_offline(tmp_path):
 
 
 def test_imagenet_is_refused_for_backbones_without_it(monkeypatch):
-    from tl_templates import backbones, registry
+    from tl_templates.backbones import build as backbones
+    from tl_templates.backbones import registry
 
     spec = registry.BackboneSpec(
         name="lab", constructor="tl_templates.lab.build", preprocessing="included", blocks=()

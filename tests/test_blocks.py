@@ -4,7 +4,7 @@ import pytest
 from helpers import random_images, tiny_input_shape, weights_by_layer
 
 import tl_templates
-from tl_templates import registry
+from tl_templates.backbones import registry
 
 
 # Frozen SavedModels (yamnet_hub) cannot be built with random weights;

@@ -6,8 +6,8 @@ import pytest
 from helpers import random_images
 
 import tl_templates
-from tl_templates import budgets
-from tl_templates.advisor import plan_strategy
+from tl_templates.planning import budgets
+from tl_templates.planning.advisor import plan_strategy
 
 
 def steps_of(budget, steps_per_pass):

@@ -6,7 +6,8 @@ import pytest
 from helpers import random_images
 
 import tl_templates
-from tl_templates import caching, experiments
+from tl_templates.experiments import runs as experiments
+from tl_templates.training import caching
 
 
 def classifier(name="lab_glyphs", dropout_rate=0.0):

@@ -9,7 +9,8 @@ import tensorflow as tf
 from helpers import random_images
 
 import tl_templates
-from tl_templates import class_weights, doctor, training
+from tl_templates.data import class_weights, doctor
+from tl_templates.training import classifier as training
 
 
 def test_auto_uses_the_doctors_imbalance_figure():
@@ -113,7 +114,7 @@ def test_image_project_weights_an_imbalanced_folder_and_reports_it(tmp_path):
 
     from helpers import write_image_folder
 
-    from tl_templates import projects
+    from tl_templates.project import generate as projects
 
     project = projects.new_project("image-classifier", output_dir=tmp_path / "baked")
     data = write_image_folder(tmp_path / "data", {"a": 40, "b": 10}, size=16)

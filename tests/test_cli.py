@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tl_templates import cli, registry
+from tl_templates import cli
+from tl_templates.backbones import registry
 
 
 def run_cli(*args):

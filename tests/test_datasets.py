@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tl_templates import datasets
+from tl_templates.experiments import datasets
 
 
 @pytest.fixture(scope="module")

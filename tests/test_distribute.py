@@ -16,7 +16,8 @@ import tensorflow as tf
 from helpers import write_image_folder
 
 import tl_templates
-from tl_templates import distribute, projects
+from tl_templates.project import generate as projects
+from tl_templates.training import distribute
 
 PROCESS_TIMEOUT = 300  # seconds; a worker whose peer died would otherwise wait forever
 
@@ -245,7 +246,7 @@ def test_mirrored_over_two_logical_cpus_trains_the_other_templates(template, tmp
 WORKER_RUNNER = """
 import shutil, sys
 import tl_templates
-from tl_templates import distribute
+from tl_templates.training import distribute
 
 folders = []  # where this process wrote: the chief's --output, or a worker's temporary folder
 

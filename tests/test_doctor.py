@@ -12,7 +12,8 @@ import pytest
 from helpers import write_image_folder
 
 import tl_templates
-from tl_templates import cli, image_folder, paths
+from tl_templates import cli, paths
+from tl_templates.data import image_folder
 
 SEED = 42  # a generated project's default seed: the doctor splits as training does
 

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 import tl_templates
-from tl_templates import domain, domain_shift
+from tl_templates.experiments import domain_shift
+from tl_templates.tasks import domain
 
 
 def test_gradient_reversal_is_identity_forward_and_reverses_gradients():

@@ -6,7 +6,7 @@ import pytest
 from helpers import random_images
 
 import tl_templates
-from tl_templates import experiments
+from tl_templates.experiments import runs as experiments
 
 
 def small_model(seed=0, dropout_rate=0.0):

@@ -1,4 +1,4 @@
-"""TFLite and SavedModel export: the library (tl_templates.tflite, tl_templates.export)
+"""TFLite and SavedModel export: the library (tl_templates.deploy.tflite, tl_templates.deploy.export)
 and every template's export.py, at every quantization setting.
 
 Stated tolerances, checked on held-out examples by reloading each file in the
@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 import tl_templates
-from tl_templates import projects, tflite
+from tl_templates.deploy import tflite
+from tl_templates.project import generate as projects
 
 FLOAT32_ATOL = 1e-4
 FLOAT16_ATOL = 1e-2

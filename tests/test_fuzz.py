@@ -18,7 +18,9 @@ import pytest
 from PIL import Image
 
 import tl_templates
-from tl_templates import cli, data_checks, image_folder
+from tl_templates import cli
+from tl_templates.data import checks as data_checks
+from tl_templates.data import image_folder
 
 SEED = 2024
 MAGIC = {  # real headers make the decoders go further into the garbage

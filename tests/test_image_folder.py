@@ -3,7 +3,8 @@ import pytest
 from helpers import write_image_folder
 
 import tl_templates
-from tl_templates import image_folder, paths
+from tl_templates import paths
+from tl_templates.data import image_folder
 
 
 def test_scan_lists_classes_and_images_and_ignores_the_rest(tmp_path):

@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 
-from tl_templates.intervals import accuracy_with_interval, describe_accuracy, wilson_interval
+from tl_templates.evaluation.intervals import (
+    accuracy_with_interval,
+    describe_accuracy,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(

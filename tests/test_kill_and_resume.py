@@ -14,7 +14,7 @@ import pytest
 from helpers import committed_epochs, finish, write_image_folder
 
 import tl_templates
-from tl_templates import projects
+from tl_templates.project import generate as projects
 
 HEAD_EPOCHS, FINE_TUNE_EPOCHS = 4, 6
 TOTAL_EPOCHS = HEAD_EPOCHS + FINE_TUNE_EPOCHS

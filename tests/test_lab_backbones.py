@@ -3,7 +3,8 @@
 import numpy as np
 
 import tl_templates
-from tl_templates import glyphs, paths, strokes
+from tl_templates import paths
+from tl_templates.synthetic import glyphs, strokes
 
 
 def test_bundled_weights_load_through_the_registry():

@@ -34,7 +34,7 @@ def test_pretrained_features_tell_the_wake_word_from_other_words_better_than_ran
     folder = tl_templates.scan_audio_folder(paths.SAMPLES_DIR / "wake_word")
     speech = [index for index, name in enumerate(folder.class_names) if name != "background"]
     chosen = np.isin(folder.labels, speech)
-    clips = tl_templates.audio_folder.load_clips(np.array(folder.paths)[chosen], 15_600)
+    clips = tl_templates.data.audio_folder.load_clips(np.array(folder.paths)[chosen], 15_600)
     labels = folder.labels[chosen]
     keras.utils.set_random_seed(0)
     scores = {

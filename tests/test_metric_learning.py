@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tl_templates
-from tl_templates import metric_learning as ml
+from tl_templates.tasks import metric_learning as ml
 
 # Six points on a line, two classes:
 #   index:  0    1    2    3    4    5

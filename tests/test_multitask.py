@@ -7,7 +7,10 @@ import tensorflow as tf
 from helpers import compile_multitask_eagerly, random_images, weights_by_layer
 
 import tl_templates
-from tl_templates import multitask, multitask_losses, multitask_metrics, multitask_training
+from tl_templates.tasks import losses as multitask_losses
+from tl_templates.tasks import metrics as multitask_metrics
+from tl_templates.tasks import multitask
+from tl_templates.training import multitask as multitask_training
 
 NAN = np.nan
 

@@ -5,7 +5,9 @@ import pytest
 from PIL import Image
 
 import tl_templates
-from tl_templates import paths, synthetic_faces, synthetic_scenes
+from tl_templates import paths
+from tl_templates.synthetic import faces as synthetic_faces
+from tl_templates.synthetic import scenes as synthetic_scenes
 
 
 def touch_images(folder, names):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tl_templates
-from tl_templates import multitask_experiments as mte
+from tl_templates.experiments import multitask as mte
 
 
 def test_hide_labels_hides_the_asked_share_and_keeps_the_rest():

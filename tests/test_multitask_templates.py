@@ -9,8 +9,10 @@ import pytest
 from PIL import Image
 
 import tl_templates
-from tl_templates import paths, projects, registry
-from tl_templates.advisor import plan_strategy
+from tl_templates import paths
+from tl_templates.backbones import registry
+from tl_templates.planning.advisor import plan_strategy
+from tl_templates.project import generate as projects
 
 try:
     import tomllib

@@ -13,7 +13,7 @@ import pytest
 from helpers import Disconnected, compile_multitask_eagerly, disconnect_after_commit, random_images
 
 import tl_templates
-from tl_templates import multitask_training
+from tl_templates.training import multitask as multitask_training
 
 SETTINGS = dict(head_epochs=2, fine_tune_epochs=2, batch_size=8, verbose=0)
 

@@ -147,7 +147,7 @@ def _hand_made_pair(folder, printed, stderr=""):
 
 
 def test_check_fails_a_stale_or_contradicted_verdict(tmp_path):
-    from tl_templates.results import compare
+    from tl_templates.experiments.results import compare
 
     honest = compare("fine-tuning", [0.90, 0.92, 0.91], "head only", [0.84, 0.85, 0.86])
     assert build.check(_hand_made_pair(tmp_path, honest.sentence() + "\n")) == []

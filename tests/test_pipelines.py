@@ -7,7 +7,7 @@ from helpers import write_image_folder
 from PIL import Image
 
 import tl_templates
-from tl_templates import image_folder, pipelines
+from tl_templates.data import image_folder, pipelines
 
 
 def test_parallel_decoding_gives_the_same_pixels_as_pillow(tmp_path):

@@ -4,7 +4,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from tl_templates import plots
+from tl_templates.experiments import plots
 
 matplotlib.use("Agg")
 

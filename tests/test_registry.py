@@ -1,7 +1,7 @@
 import pytest
 
 import tl_templates
-from tl_templates import registry
+from tl_templates.backbones import registry
 
 EXPECTED_PUBLIC_SURFACE = [
     "AudioAugmentation",

@@ -49,7 +49,7 @@ def test_image_evaluate_reproduces_the_test_accuracy_and_names_a_corrupt_file(tm
     import subprocess
     import sys
 
-    from tl_templates import projects
+    from tl_templates.project import generate as projects
 
     project = projects.new_project("image-classifier", output_dir=tmp_path / "baked")
     config = project / "config.toml"

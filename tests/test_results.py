@@ -4,7 +4,13 @@ import math
 
 import pytest
 
-from tl_templates.results import Results, check_verdicts, compare, critical_value, format_spread
+from tl_templates.experiments.results import (
+    Results,
+    check_verdicts,
+    compare,
+    critical_value,
+    format_spread,
+)
 
 
 def grid():

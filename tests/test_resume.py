@@ -157,7 +157,7 @@ def test_set_aside_run_moves_and_deletes_nothing(tmp_path):
 
 
 def test_epoch_batches_take_one_array_per_task():
-    from tl_templates import training
+    from tl_templates.training import classifier as training
 
     images = np.arange(6, dtype="uint8")[:, None]
     labels = {"gender": np.arange(6) % 2, "age": np.arange(6) * 10.0}
@@ -232,7 +232,7 @@ def run_scripted(folder, snapshots, until=EPOCHS):
         fitted.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
         start = max(first, run.epochs_done)
         fitted.fit(
-            tl_templates.training.epoch_batches(inputs, y, 4, 0, start, last),
+            tl_templates.training.classifier.epoch_batches(inputs, y, 4, 0, start, last),
             initial_epoch=start, epochs=last, steps_per_epoch=2, shuffle=False, verbose=0,
             callbacks=[ScriptedScore(), run.callback(model, fitted, phase),
                        Snapshots(model, snapshots)],

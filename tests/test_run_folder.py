@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tl_templates
-from tl_templates.run_folder import is_run_folder
+from tl_templates.project.output_folder import is_run_folder
 
 
 def test_a_new_folder_is_made_and_training_goes_on(tmp_path):

@@ -17,7 +17,7 @@ import pytest
 from helpers import write_image_folder, write_wav_folder
 from PIL import Image
 
-from tl_templates import projects
+from tl_templates.project import generate as projects
 
 TEMPLATES = ["image-classifier", "audio-classifier", "face-multitask", "driving-multilabel"]
 TINY = ["--strategy", "feature_extraction", "--head-epochs", "1", "--fine-tune-epochs", "0",

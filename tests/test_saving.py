@@ -12,7 +12,7 @@ import pytest
 from helpers import random_images
 
 import tl_templates
-from tl_templates.saving import EXTERNAL_GRAPH_CLASS_NAMES
+from tl_templates.training.saving import EXTERNAL_GRAPH_CLASS_NAMES
 
 
 def save(model, tmp_path, name="model.keras"):
@@ -103,7 +103,7 @@ def test_predict_py_refuses_it_with_one_line_and_no_traceback(tmp_path):
     import subprocess
     import sys
 
-    from tl_templates import projects
+    from tl_templates.project import generate as projects
 
     inputs = keras.Input((32, 32, 3))
     outputs = keras.layers.Lambda(lambda x: x[:, 0, 0, :2], name="peek")(inputs)

@@ -18,7 +18,9 @@ import pytest
 from PIL import Image
 
 import tl_templates
-from tl_templates import budgets, image_folder, projects
+from tl_templates.data import image_folder
+from tl_templates.planning import budgets
+from tl_templates.project import generate as projects
 
 PER_CLASS = 10
 HELD_OUT_PER_CLASS = 30

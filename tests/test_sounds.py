@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tl_templates import sounds
+from tl_templates.synthetic import sounds
 
 
 def tone(frequency, start=0.0, end=1.0, sample_rate=sounds.SAMPLE_RATE):

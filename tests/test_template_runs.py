@@ -19,7 +19,7 @@ import pytest
 from helpers import committed_epochs, finish
 from PIL import Image
 
-from tl_templates import projects
+from tl_templates.project import generate as projects
 
 FACE_EPOCHS = 6
 FACE_FACES = 60  # a UTKFace-named subset of the bundled sample

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from tl_templates import cli, projects
+from tl_templates import cli
+from tl_templates.project import generate as projects
 
 
 def snapshot(folder):

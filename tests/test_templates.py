@@ -8,8 +8,9 @@ import sys
 import pytest
 from helpers import write_image_folder
 
-from tl_templates import paths, projects
-from tl_templates.advisor import plan_strategy
+from tl_templates import paths
+from tl_templates.planning.advisor import plan_strategy
+from tl_templates.project import generate as projects
 
 try:
     import tomllib
@@ -73,7 +74,7 @@ def test_default_bake_has_the_exact_file_tree(default_project):
 
 def test_default_config_has_a_flag_for_every_block(default_project):
     config = tomllib.loads((default_project / "config.toml").read_text(encoding="utf-8"))
-    from tl_templates import registry
+    from tl_templates.backbones import registry
 
     spec = registry.get_spec(config["backbone"])
     assert list(config["blocks"]) == spec.block_names

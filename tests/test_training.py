@@ -6,7 +6,9 @@ import pytest
 from helpers import random_images, weights_by_layer
 
 import tl_templates
-from tl_templates import advisor, resume, training
+from tl_templates.planning import advisor
+from tl_templates.training import classifier as training
+from tl_templates.training import resume
 
 # The lab backbone: small, so every strategy trains in seconds.
 BACKBONE = "lab_glyphs"

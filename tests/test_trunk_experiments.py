@@ -6,7 +6,7 @@ import pytest
 
 import tl_templates
 from tl_templates import paths
-from tl_templates import trunk_experiments as mt
+from tl_templates.experiments import trunk as mt
 
 HEADS = [tl_templates.TaskHead("gender", "binary"),
          tl_templates.TaskHead("age", "regression", target_mean=40, target_std=20)]  # fmt: skip

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import tl_templates
-from tl_templates import experiments
-from tl_templates import wake_word_experiments as wake
+from tl_templates.experiments import runs as experiments
+from tl_templates.experiments import wake_word as wake
 
 SAMPLES = 15_600
 

@@ -6,7 +6,10 @@ import json
 import os
 import sys
 
-from tl_templates import __version__, advisor, projects, registry
+from tl_templates import __version__
+from tl_templates.backbones import registry
+from tl_templates.planning import advisor
+from tl_templates.project import generate as projects
 
 
 @contextlib.contextmanager
@@ -59,7 +62,8 @@ def _blocks(args):
     spec = registry.get_spec(args.name)
     shape = spec.input_shape(args.input_size)
     with _quiet_native_stderr():
-        from tl_templates import backbones, blocks
+        from tl_templates.backbones import blocks
+        from tl_templates.backbones import build as backbones
 
         model = backbones.build_backbone(spec.name, input_shape=shape, weights=None)
         rows = [block.to_dict() for block in blocks.list_blocks(model)]
@@ -109,7 +113,7 @@ def _quickstart(args):
 
 
 def _doctor(args):
-    from tl_templates import doctor
+    from tl_templates.data import doctor
 
     report = doctor.check_dataset(
         args.data_dir,

@@ -11,7 +11,7 @@ The shipped weights come from two stages (see CARD.md):
 Writes data/lab_glyphs/lab_glyphs.weights.h5 (the backbone only, no classifier)
 and data/lab_glyphs/pretraining.json (sizes, accuracy, time) for CARD.md.
 Fonts: the TrueType files inside matplotlib, plus the Debian packages in
-`tl_templates.glyphs.EXTRA_FONT_PACKAGES` found under /usr/share/fonts
+`tl_templates.synthetic.glyphs.EXTRA_FONT_PACKAGES` found under /usr/share/fonts
 (`apt-get install` them first to reproduce the shipped weights exactly; without
 them the script still runs, on fewer fonts).
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from tl_templates import glyphs
-from tl_templates.lab_backbones import build_lab_glyphs
+from tl_templates.backbones.lab import build_lab_glyphs
+from tl_templates.synthetic import glyphs
 
 HERE = Path(__file__).resolve().parent
 

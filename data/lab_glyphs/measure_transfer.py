@@ -41,7 +41,7 @@ from sklearn.datasets import load_digits
 
 import tl_templates
 from tl_templates import paths
-from tl_templates.training import default_augmentation
+from tl_templates.training.classifier import default_augmentation
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "samples"))
@@ -97,7 +97,7 @@ def fit(model, learning_rate, images, labels, steps, augment):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    dataset = tl_templates.training.make_dataset(
+    dataset = tl_templates.training.classifier.make_dataset(
         images, labels, min(32, len(labels)), shuffle=True,
         augmentation=default_augmentation() if augment else None,
     )  # fmt: skip
@@ -143,7 +143,7 @@ def _transfer(seed, x, y, test, validation):
     # Feature extraction: the frozen backbone runs once; the head trains on its outputs.
     tl_templates.set_trainable(model, [])
     features = backbone.predict(x, verbose=0)
-    fit(tl_templates.training.head_model(model), 3e-3, features, y, steps=300, augment=False)
+    fit(tl_templates.training.classifier.head_model(model), 3e-3, features, y, steps=300, augment=False)
     results["feature_extraction"] = accuracy(model, *test)
 
     head_weights = model.get_weights()

@@ -69,7 +69,7 @@ def make_clips(renders_per_word, clips_per_render, seed, workers):
 
 def log_mel_features(clips, batch_size=512):
     """int16 clips to float16 log-mel patches with the backbone's own front end."""
-    from tl_templates.audio_frontend import LogMelSpectrogram
+    from tl_templates.backbones.audio_frontend import LogMelSpectrogram
 
     front_end = LogMelSpectrogram()
     parts = []
@@ -105,7 +105,7 @@ def main():
 
     import keras
 
-    from tl_templates.audio_backbones import build_lab_speech
+    from tl_templates.backbones.audio import build_lab_speech
 
     keras.utils.set_random_seed(args.seed)
     started = time.perf_counter()

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 
 import tl_templates
-from tl_templates import training
+from tl_templates.training import classifier as training
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -30,8 +30,8 @@ import numpy as np
 import scipy.io.wavfile
 import scipy.signal
 
-from tl_templates.audio import SAMPLE_RATE, read_wav, resample
-from tl_templates.audio_frontend import PATCH_SAMPLES
+from tl_templates.backbones.audio_frontend import PATCH_SAMPLES
+from tl_templates.data.audio_files import SAMPLE_RATE, read_wav, resample
 
 # The target's words: never in the source vocabulary (checked below).
 WAKE_WORD = "marvin"

@@ -9,8 +9,8 @@ street_scenes/  images/scene_NNN.jpg and labels.csv
                 (filename,car,pedestrian,traffic_light,stop_sign: 1, 0, or ? for
                 unknown). Used by templates/driving-multilabel.
 
-The pictures are drawn by tl_templates.synthetic_faces and
-tl_templates.synthetic_scenes: the labels really are in the pixels. Same seed,
+The pictures are drawn by tl_templates.synthetic.faces and
+tl_templates.synthetic.scenes: the labels really are in the pixels. Same seed,
 same files.
 """
 
@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tl_templates import synthetic_faces, synthetic_scenes
+from tl_templates.synthetic import faces as synthetic_faces
+from tl_templates.synthetic import scenes as synthetic_scenes
 
 HERE = Path(__file__).resolve().parent
 JPEG_QUALITY = 85

@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lab_speech"))
 import speech_synthesis  # noqa: E402
 
-from tl_templates.audio import write_wav  # noqa: E402
+from tl_templates.data.audio_files import write_wav  # noqa: E402
 
 
 def main():

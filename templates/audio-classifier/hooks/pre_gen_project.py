@@ -3,8 +3,8 @@
 import json
 import math
 
-from tl_templates import registry
-from tl_templates.template_hooks import check_common_answers, fail
+from tl_templates.backbones import registry
+from tl_templates.project.hooks import check_common_answers, fail
 
 # Read through tojson so quotes or backslashes in an answer cannot break this file.
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')

@@ -6,7 +6,7 @@ All paths of the project come from this file.
 import dataclasses
 from pathlib import Path
 
-from tl_templates.project_config import load_project_config
+from tl_templates.project.config import load_project_config
 
 PROJECT_DIR = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_DIR / "config.toml"
@@ -53,7 +53,7 @@ class Config:
     head_epochs: int = 30  # phase 1: new head on the frozen backbone (cheap when cached)
     fine_tune_epochs: int = 10  # phase 2: unfrozen blocks, small learning rate
     batch_size: int = 32  # clips per step on each replica (a step takes batch_size x replicas)
-    # None: the rates of the backbone's family (tl_templates.budgets.LEARNING_RATES):
+    # None: the rates of the backbone's family (tl_templates.planning.budgets.LEARNING_RATES):
     # lab_speech head 3e-3, fine-tuning 3e-4, from scratch 3e-3, as the kit's
     # measurements picked them on validation; yamnet 1e-3, 1e-5, 1e-3 (the Keras
     # transfer-learning guide). Every phase decays its rate to zero on a cosine.

@@ -22,9 +22,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from config import OUTPUT_DIR, SAMPLE_RATE, load_config
 
 import tl_templates
-from config import OUTPUT_DIR, SAMPLE_RATE, load_config
 
 
 def detections(labels, probabilities, starts, window, config):

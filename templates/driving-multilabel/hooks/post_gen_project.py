@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from tl_templates import multitask_data
-from tl_templates.template_hooks import copy_sample, fill_config
+from tl_templates.data import labels as multitask_data
+from tl_templates.project.hooks import copy_sample, fill_config
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 PROJECT_DIR = Path.cwd()

@@ -2,7 +2,7 @@
 
 import json
 
-from tl_templates.template_hooks import check_common_answers, whole_number
+from tl_templates.project.hooks import check_common_answers, whole_number
 
 # Read through tojson so quotes or backslashes in an answer cannot break this file.
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')

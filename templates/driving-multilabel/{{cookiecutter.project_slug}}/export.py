@@ -17,8 +17,9 @@ import json
 import sys
 from pathlib import Path
 
-import tl_templates
 from config import OUTPUT_DIR, load_config
+
+import tl_templates
 
 
 def main(argv=None):

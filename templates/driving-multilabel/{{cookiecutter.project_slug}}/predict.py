@@ -16,8 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-import tl_templates
 from config import OUTPUT_DIR
+
+import tl_templates
 
 
 def main(argv=None):

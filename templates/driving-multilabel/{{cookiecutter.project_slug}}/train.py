@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from config import OUTPUT_DIR, load_config
 
 import tl_templates
-from config import OUTPUT_DIR, load_config
 
 
 def parse_args(argv=None):

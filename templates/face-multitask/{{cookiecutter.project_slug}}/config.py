@@ -6,7 +6,7 @@ All paths of the project come from this file.
 import dataclasses
 from pathlib import Path
 
-from tl_templates.project_config import load_project_config
+from tl_templates.project.config import load_project_config
 
 PROJECT_DIR = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_DIR / "config.toml"

@@ -17,8 +17,9 @@ import json
 import sys
 from pathlib import Path
 
-import tl_templates
 from config import OUTPUT_DIR, load_config
+
+import tl_templates
 
 OUTPUTS = {
     "gender": "probability that the face is female (label 1); male below 0.5",

@@ -14,8 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import tl_templates
 from config import OUTPUT_DIR
+
+import tl_templates
 
 
 def describe(predictions, index):

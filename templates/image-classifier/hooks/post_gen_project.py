@@ -4,7 +4,9 @@ import json
 import shutil
 from pathlib import Path
 
-from tl_templates import advisor, image_folder, paths
+from tl_templates import paths
+from tl_templates.data import image_folder
+from tl_templates.planning import advisor
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 PROJECT_DIR = Path.cwd()

@@ -4,7 +4,8 @@ import json
 import re
 import sys
 
-from tl_templates import advisor, registry
+from tl_templates.backbones import registry
+from tl_templates.planning import advisor
 
 # Read through tojson so quotes or backslashes in an answer cannot break this file.
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')

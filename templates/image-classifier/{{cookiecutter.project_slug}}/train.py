@@ -13,8 +13,9 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import tl_templates
 from config import OUTPUT_DIR, load_config
+
+import tl_templates
 
 
 def parse_args(argv=None):

@@ -14,7 +14,6 @@ sys.path.insert(0, str(PROJECT_DIR))
 from config import load_config  # noqa: E402
 from model import build_heads, build_model, choose_plan  # noqa: E402
 
-
 # A short training budget, the same wherever these tests run (the kit's test suite asks
 # for no minimum): at least 200 optimizer steps a phase that trains blocks, 100 for the head
 # (README: "Budgets").

@@ -1,0 +1,1 @@
+"""Users' data: class folders, label files, splits, defensive reading, `doctor`, input pipelines, class weights."""

@@ -1,0 +1,1 @@
+"""How good a model is: confidence intervals, per-class reports, the confusion matrix."""

@@ -1,0 +1,1 @@
+"""Which strategy to train with and for how long: the advisor, `strategy = "auto"`, the phase budgets."""

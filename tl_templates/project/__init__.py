@@ -1,0 +1,1 @@
+"""Generated projects: cookiecutter generation and hooks, config.toml, the output folder, run records."""

@@ -1,0 +1,1 @@
+"""Generated data: the glyph and speech source tasks, drawn faces and street scenes."""

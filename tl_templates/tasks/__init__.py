@@ -1,0 +1,1 @@
+"""What a model learns: multi-task heads, masked losses and metrics, domain adaptation, metric learning."""

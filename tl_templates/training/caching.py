@@ -1,0 +1,105 @@
+"""Compute frozen blocks once: split a model where training starts.
+
+When the low blocks of a backbone are frozen (BatchNormalization in inference
+mode) and the images are not augmented, those blocks give the same output for
+an image at every epoch. Compute that output once, then train only the part
+above it on the cached values: the same training, a fraction of the time.
+`tl_templates.train_classifier` does this for feature extraction (cut above
+the whole backbone); `split_at_block` cuts anywhere, for fine-tuning the top
+blocks too.
+"""
+
+import keras
+
+from tl_templates.backbones.blocks import block_names, find_backbone, list_blocks, truncate_backbone
+
+
+def _head_layers(model, backbone):
+    if model is backbone:
+        return []
+    layers = model.layers
+    return layers[layers.index(backbone) + 1 :]
+
+
+def split_at_block(model, block):
+    """Splits `model` after `block` into a lower and an upper model sharing its layers.
+
+    `upper(lower(images))` equals `model(images)`; training `upper` trains the
+    same layers (and weights) as training `model` would, above `block`.
+
+    Args:
+        model: keras.Model. A backbone, or a classifier built as input ->
+            backbone -> head layers in sequence (as the templates build it).
+        block: str or None. The last block of the lower part; None: no lower
+            part (`lower` is None, `upper` is `model`).
+
+    Returns:
+        `(lower, upper)`: `lower` maps images to the output of `block`;
+        `upper` maps that output to `model`'s output.
+
+    Raises:
+        ValueError: an unknown block (the message lists the known ones).
+
+    Examples:
+
+    >>> import numpy as np, tl_templates
+    >>> from tl_templates import caching
+    >>> backbone = tl_templates.build_backbone("lab_glyphs", weights=None)
+    >>> lower, upper = caching.split_at_block(backbone, "block2")
+    >>> lower.output.shape, upper.output.shape
+    ((None, 8, 8, 48), (None, 4, 4, 256))
+    """
+    if block is None:
+        return None, model
+    backbone = find_backbone(model)
+    output = truncate_backbone(backbone, block).output  # checks the name
+    lower = keras.Model(backbone.inputs[0], output, name=f"{backbone.name}_to_{block}")
+    names = block_names(backbone)
+    if names.index(block) == len(names) - 1:  # above the whole backbone: the head
+        features = keras.Input(backbone.output.shape[1:], name=f"{block}_output")
+        outputs = features
+    else:
+        features = keras.Input(lower.output.shape[1:], name=f"{block}_output")
+        rest = keras.Model(lower.output, backbone.output, name=f"{backbone.name}_above_{block}")
+        outputs = rest(features)
+    for layer in _head_layers(model, backbone):
+        outputs = layer(outputs)
+    return lower, keras.Model(features, outputs, name=f"{model.name}_above_{block}")
+
+
+def last_frozen_block(model):
+    """The highest block below which (and including which) nothing trains, or None.
+
+    Training can start above it: `split_at_block(model, last_frozen_block(model))`
+    gives the part that has to run at every step.
+
+    Examples:
+
+    >>> import tl_templates
+    >>> from tl_templates import caching
+    >>> backbone = tl_templates.build_backbone("lab_glyphs", weights=None)
+    >>> tl_templates.set_trainable(backbone, from_block="block3")
+    >>> caching.last_frozen_block(backbone)
+    'block2'
+    """
+    frozen = None
+    for block in list_blocks(model):
+        if block.trainable_params:
+            break
+        frozen = block.name
+    return frozen
+
+
+def block_outputs(model, blocks):
+    """A model that returns the outputs of several blocks in one pass over the images.
+
+    Args:
+        model: keras.Model. A backbone, or a model that contains one.
+        blocks: list. Block names.
+
+    Returns:
+        A `keras.Model` with one output per block, in the order given.
+    """
+    backbone = find_backbone(model)
+    outputs = [truncate_backbone(backbone, block).output for block in blocks]
+    return keras.Model(backbone.inputs[0], outputs, name=f"{backbone.name}_block_outputs")
