@@ -1,11 +1,11 @@
 """Old module paths, from before the library was split into subpackages.
 
-`import tl_templates.training` (and the other flat names of versions up to
+`import tl_templates.resume` (and the other flat names of versions up to
 0.1) still works: it returns the module's new home, e.g.
-`tl_templates.training.classifier`, the same module object, with a
+`tl_templates.training.resume`, the same module object, with a
 DeprecationWarning that names the new path. Generated projects and notebooks
 written against the flat layout keep running; new code uses the new paths.
-`tl_templates.backbones` and `tl_templates.experiments` became packages of the
+`tl_templates.backbones`, `.experiments` and `.training` became packages of the
 same names: their `__init__` forwards the old modules' names.
 """
 
@@ -37,7 +37,6 @@ MOVED = {
     "multitask_metrics": "tasks.metrics",
     "domain": "tasks.domain",
     "metric_learning": "tasks.metric_learning",
-    "training": "training.classifier",
     "multitask_training": "training.multitask",
     "caching": "training.caching",
     "resume": "training.resume",
