@@ -26,6 +26,7 @@ PROJECT_FILES = [
     "README.md",
     "config.py",
     "config.toml",
+    "evaluate.py",
     "export.py",
     "model.py",
     "predict.py",

@@ -85,3 +85,20 @@ def test_template_vs_library_runs_a_generated_project_and_ends_with_a_json_line(
     for run_name in ("template_default", "template_scratch"):
         assert 0 <= row[run_name]["held_out_accuracy"] <= 1
         assert row[run_name]["own_test_examples"] == 10
+
+
+def test_export_size_latency_runs_tiny_and_ends_with_a_json_line(capsys):
+    keras.backend.clear_session()
+    load("export_size_latency").main(
+        ["--repeats", "1", "--examples", "2", "--templates", "image-classifier",
+         "--quantize", "none", "int8"]
+    )  # fmt: skip
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("image-classifier (lab_glyphs")  # the table, then the JSON line
+    figures = json.loads(lines[-1])
+    for quantize in ("none", "int8"):
+        key = f"image_classifier_{quantize}"
+        assert figures[f"{key}_bytes"] > 0 and figures[f"{key}_latency_ms"] > 0
+        assert 0 <= figures[f"{key}_top1_agreement"] <= 1
+    assert figures["image_classifier_int8_bytes"] < figures["image_classifier_none_bytes"]
+    assert all(key == key.lower() and " " not in key for key in figures)

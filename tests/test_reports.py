@@ -43,42 +43,4 @@ def test_macro_f1_averages_the_classes_present():
     assert report["macro_f1"] == 1.0
 
 
-def test_image_evaluate_reproduces_the_test_accuracy_and_names_a_corrupt_file(tmp_path):
-    import json
-    import shutil
-    import subprocess
-    import sys
-
-    from tl_templates.project import generate as projects
-
-    project = projects.new_project("image-classifier", output_dir=tmp_path / "baked")
-    config = project / "config.toml"
-    config.write_text("refit = false\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
-
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, *args], cwd=project, capture_output=True, text=True, timeout=900
-        )
-
-    trained = run("train.py", "--strategy", "feature_extraction", "--head-epochs", "2", "--quiet")
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    outputs = project / "outputs"
-    evaluated = run("evaluate.py")
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    report = json.loads((outputs / "report.json").read_text())
-    metrics = json.loads((outputs / "metrics.json").read_text())
-    assert report["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
-    assert report["examples"] == metrics["examples"]["test"]
-    assert sum(row["support"] for row in report["classes"].values()) == report["examples"]
-    assert (outputs / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
-
-    folder = tmp_path / "mine"
-    for name in ("1", "7"):
-        shutil.copytree(project / "data" / "sample" / name, folder / name)
-    (folder / "7" / "corrupt.png").write_bytes(b"not a png")
-    elsewhere = run("evaluate.py", "--data", str(folder), "--output", str(tmp_path / "report"))
-    assert elsewhere.returncode == 0, elsewhere.stderr[-3000:]
-    assert "corrupt.png: unreadable, skipped" in elsewhere.stderr
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert [row["file"] for row in report["unreadable"]] == [str(folder / "7" / "corrupt.png")]
-    assert report["classes"]["1"]["support"] == 40 and report["classes"]["7"]["support"] == 40
+# The image-classifier's evaluate.py, with the other templates': tests/test_evaluate_scripts.py.

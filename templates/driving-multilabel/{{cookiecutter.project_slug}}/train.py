@@ -187,6 +187,8 @@ def main(argv=None):
     tl_templates.plot_task_history(output / "history.csv", output / "training.png")
     timing = {phase.name: phase.seconds for phase in phases}
     tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
+    from evaluate import write_reports  # report.json, precision_recall.png
+    write_reports(label_names, test[1]["labels"], probabilities(model, test), thresholds, output)
     train_labels = train[1]["labels"]
     metrics = {
         **results,

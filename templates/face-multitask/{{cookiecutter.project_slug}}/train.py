@@ -209,6 +209,8 @@ def main(argv=None):
     tl_templates.plot_task_history(output / "history.csv", output / "training.png")
     timing = {phase.name: phase.seconds for phase in phases}
     tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
+    from evaluate import write_reports  # report.json, gender_confusion.png, age_bands.png
+    write_reports(test[1], predictions, output)
     weighting = model.uncertainty_layer()
     metrics = {
         **results,

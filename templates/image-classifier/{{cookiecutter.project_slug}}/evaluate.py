@@ -1,12 +1,14 @@
-"""What the model gets wrong: per-class precision, recall, F1 and support, and the confusion matrix.
+"""What the model gets wrong: per-class precision, recall, F1 and support, the confusion matrix, the worst mistakes.
 
     python evaluate.py [--data path/to/images] [--model outputs/model.keras] [--output outputs/]
 
 Without --data: the run's own test images (the split train.py made, from the
-settings saved in metrics.json), so the accuracy is metrics.json's. With
---data: every image of a class-per-folder data set whose classes are the
-model's; a file that cannot be read is named and skipped. Writes report.json
-and confusion_matrix.png (counts, and each true class normalised to 1).
+settings saved in metrics.json), so the accuracy is metrics.json's; train.py
+writes the same reports when it finishes. With --data: every image of a
+class-per-folder data set whose classes are the model's; a file that cannot
+be read is named and skipped. Writes report.json, confusion_matrix.png (counts,
+and each true class normalised to 1) and worst_examples.png (the most
+confident wrong predictions, with their true and predicted labels).
 """
 
 import argparse
@@ -18,6 +20,36 @@ import numpy as np
 from config import OUTPUT_DIR, load_config
 
 import tl_templates
+from tl_templates.evaluation import mistakes
+
+WORST = 16  # wrong predictions shown in worst_examples.png
+
+
+def write_reports(images, labels, probabilities, class_names, output, files=None, failures=(), data="test split"):
+    """Writes report.json, confusion_matrix.png and worst_examples.png to `output`; prints the table."""
+    predicted = np.argmax(probabilities, axis=-1)
+    report = tl_templates.classification_report(labels, predicted, class_names)
+    report["confusion_matrix"] = tl_templates.confusion_matrix(labels, predicted, len(class_names)).tolist()
+    # The most confident mistakes: often a wrong label in the data, or a class that looks like another.
+    worst = mistakes.worst_examples(labels, probabilities, count=WORST)
+    report["worst_examples"] = [
+        {"file": str(files[row["index"]]) if files else None, "true": class_names[row["true"]],
+         "predicted": class_names[row["predicted"]], "probability": row["probability"], "index": row["index"]}
+        for row in worst
+    ]  # fmt: skip
+    report["data"] = data
+    report["unreadable"] = [{"file": str(path), "error": reason} for path, reason in failures]
+    output.mkdir(parents=True, exist_ok=True)
+    tl_templates.write_json_atomic(output / "report.json", report)
+    tl_templates.plot_confusion_matrix(report["confusion_matrix"], class_names, output / "confusion_matrix.png")
+    mistakes.plot_example_grid(
+        [images[row["index"]] for row in worst],
+        [f"true {row['true']}\npredicted {row['predicted']} ({row['probability']:.2f})" for row in report["worst_examples"]],
+        output / "worst_examples.png",
+    )  # fmt: skip
+    print(tl_templates.describe_report(report))
+    print(f"Wrote {output}: report.json, confusion_matrix.png, worst_examples.png ({len(worst)} mistakes)")
+    return report
 
 
 def main(argv=None):
@@ -30,9 +62,8 @@ def main(argv=None):
 
     model = tl_templates.load_model(args.model, compile=False)  # for prediction only
     class_names = (args.model.parent / "labels.txt").read_text(encoding="utf-8").split("\n")[:-1]
-    output = args.output or args.model.parent
     size = model.input_shape[1]
-    failures = []
+    files, failures = None, []
     if args.data is None:
         config = load_config(**json.loads((args.model.parent / "metrics.json").read_text())["run"]["settings"])
         splits = tl_templates.load_image_splits(
@@ -46,28 +77,23 @@ def main(argv=None):
         if unknown:
             raise ValueError(f"{args.data}: classes the model does not know: {', '.join(unknown)}. "
                              f"Known classes: {', '.join(class_names)}.")
-        label_of = dict(zip(folder.paths, (class_names.index(folder.class_names[i]) for i in folder.labels)))
-        done, probabilities, failures = tl_templates.predict_files(
-            folder.paths, lambda path: tl_templates.load_image(path, size).astype("float32"),
-            lambda batch: model.predict(batch, verbose=0), batch_size=args.batch_size,
-        )  # fmt: skip
-        if not done:
+        label_of = dict(zip(folder.paths, (class_names.index(folder.class_names[i]) for i in folder.labels), strict=True))
+        images = []  # kept for the grid of worst examples
+        def read(path):
+            images.append(tl_templates.load_image(path, size).astype("float32"))
+            return images[-1]
+        files, probabilities, failures = tl_templates.predict_files(
+            folder.paths, read, lambda batch: model.predict(batch, verbose=0), batch_size=args.batch_size
+        )
+        if not files:
             raise ValueError(f"{args.data}: no image could be read.")
-        labels = np.array([label_of[path] for path in done])
+        labels = np.array([label_of[path] for path in files])
         for path, reason in failures:
             print(f"{path}: unreadable, skipped ({reason})", file=sys.stderr)
-
-    predicted = np.argmax(probabilities, axis=-1)
-    report = tl_templates.classification_report(labels, predicted, class_names)
-    report["confusion_matrix"] = tl_templates.confusion_matrix(labels, predicted, len(class_names)).tolist()
-    report["data"] = str(args.data) if args.data else "test split"
-    report["unreadable"] = [{"file": str(path), "error": reason} for path, reason in failures]
-    output.mkdir(parents=True, exist_ok=True)
-    tl_templates.write_json_atomic(output / "report.json", report)
-    tl_templates.plot_confusion_matrix(report["confusion_matrix"], class_names, output / "confusion_matrix.png")
-    print(tl_templates.describe_report(report))
-    print(f"Wrote {output / 'report.json'} and {output / 'confusion_matrix.png'}")
-    return report
+    return write_reports(
+        images, labels, probabilities, class_names, args.output or args.model.parent,
+        files=files, failures=failures, data=str(args.data) if args.data else "test split",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
