@@ -84,3 +84,29 @@ def test_block_outputs_gives_every_block_in_one_pass():
     lower, _ = caching.split_at_block(backbone, "block1")
     np.testing.assert_allclose(block1.numpy(), lower(images).numpy(), rtol=1e-5)
     np.testing.assert_allclose(top.numpy(), backbone(images).numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("cut", ["block2", "top"])
+def test_prefix_outputs_and_upper_model_compute_the_model(cut):
+    keras.utils.set_random_seed(0)
+    model = classifier()
+    images = random_images(5)
+    train, validation = caching.prefix_outputs(model, cut, images[:3], images[3:], batch_size=4)
+    assert (len(train), len(validation)) == (3, 2)
+    upper = caching.upper_model(model, cut)
+    np.testing.assert_allclose(
+        upper.predict(np.concatenate([train, validation]), verbose=0),
+        model.predict(images, verbose=0),
+        rtol=1e-4,
+        atol=1e-6,
+    )
+
+
+def test_the_training_loops_use_the_one_implementation():
+    from tl_templates.training import classifier as training
+    from tl_templates.training import multitask
+
+    for name in ("cacheable_cut", "upper_model", "prefix_outputs", "head_model"):
+        assert getattr(training, name) is getattr(caching, name)
+    assert multitask.backbone_features is caching.backbone_features
+    assert training.PREFIX_CACHE_LIMIT_BYTES == caching.PREFIX_CACHE_LIMIT_BYTES == 2 * 1024**3

@@ -7,8 +7,7 @@ from helpers import random_images, weights_by_layer
 
 import tl_templates
 from tl_templates.planning import advisor
-from tl_templates.training import classifier as training
-from tl_templates.training import resume
+from tl_templates.training import caching, resume
 
 # The lab backbone: small, so every strategy trains in seconds.
 BACKBONE = "lab_glyphs"
@@ -156,7 +155,7 @@ def test_the_model_ends_with_its_best_epoch_saved_once(tmp_path, monkeypatch):
 def test_head_model_shares_the_classifier_layers():
     plan = tl_templates.plan_strategy("feature_extraction", BACKBONE)
     model, backbone = build_classifier(plan)
-    head = training.head_model(model)
+    head = caching.head_model(model)
     assert head.get_layer("classifier") is model.get_layer("classifier")
     images = random_images(2)
     np.testing.assert_allclose(
@@ -192,7 +191,7 @@ def test_fine_tuning_on_the_cached_prefix_equals_the_whole_model_with_frozen_blo
         )  # fmt: skip
         assert [phase.cached_features for phase in phases] == [cache, cache]
         trained.append([weight.numpy() for weight in model.weights])
-    assert training.cacheable_cut(model, 33) == "block2"
+    assert caching.cacheable_cut(model, 33) == "block2"
     after = weights_by_layer(backbone)
     moved = [
         name
@@ -209,5 +208,5 @@ def test_prefix_outputs_too_big_for_memory_are_not_cached():
     model, _ = build_classifier(plan)
     tl_templates.set_trainable(model, plan.trainable_blocks)
     block2_bytes = 8 * 8 * 48 * 4  # one image's block2 output, float32
-    assert training.cacheable_cut(model, 10, limit_bytes=10 * block2_bytes) == "block2"
-    assert training.cacheable_cut(model, 11, limit_bytes=10 * block2_bytes) is None
+    assert caching.cacheable_cut(model, 10, limit_bytes=10 * block2_bytes) == "block2"
+    assert caching.cacheable_cut(model, 11, limit_bytes=10 * block2_bytes) is None

@@ -25,7 +25,7 @@ def test_split_keeps_test_and_pool_apart_and_draws_are_nested():
 
 
 def test_too_few_clips_is_a_clear_error():
-    with pytest.raises(ValueError, match="Class 1 has 2 clips"):
+    with pytest.raises(ValueError, match="Class 1 has 2 example.s.: too few"):
         wake.split_per_class([0, 0, 0, 1, 1], 2)
     with pytest.raises(ValueError, match="per_class=3"):
         wake.draw_per_class([0, 0, 0, 1, 1], np.arange(5), 3)

@@ -97,7 +97,7 @@ _EXPORTS = {
     "read_face_labels": "tl_templates.data.labels",
     "read_label_csv": "tl_templates.data.labels",
     "scan_utkface_folder": "tl_templates.data.labels",
-    "split_examples": "tl_templates.data.labels",
+    "split_examples": "tl_templates.data.splits",
     "plot_task_history": "tl_templates.training.multitask",
     "train_multitask": "tl_templates.training.multitask",
     "fit_to_length": "tl_templates.data.audio_files",

@@ -4,8 +4,9 @@
   on AudioSet) in native Keras 3, able to load the published `yamnet.h5`.
 - `yamnet_hub`: YAMNet as a TensorFlow Hub SavedModel inside a Keras 3 model,
   one frozen block returning a 1,024-number embedding per clip.
-- `lab_speech`: the kit's small network pretrained offline on synthesized
-  spoken words (data/lab_speech/CARD.md).
+- `lab_speech` (`tl_templates.backbones.lab`, with the other lab backbone):
+  the kit's small network pretrained offline on synthesized spoken words
+  (data/lab_speech/CARD.md).
 
 Every one starts with the `LogMelSpectrogram` front end (in its stem), so the
 models take waveforms, like the image backbones take raw pixels.
@@ -18,6 +19,7 @@ from keras import ops
 from keras.src.saving import serialization_lib
 
 from tl_templates.backbones.audio_frontend import PATCH_SAMPLES, LogMelSpectrogram
+from tl_templates.backbones.lab import build_lab_speech  # noqa: F401  (its old home)
 from tl_templates.backbones.registry import YAMNET_HUB_HANDLE, YAMNET_WEIGHTS_URL
 
 # YAMNet's layers, from tensorflow/models research/audioset/yamnet/yamnet.py:
@@ -79,7 +81,7 @@ def build_yamnet(input_shape=(PATCH_SAMPLES,), weights=None, name="yamnet"):
 
     Examples:
 
-    >>> from tl_templates import audio_backbones
+    >>> from tl_templates.backbones import audio as audio_backbones
     >>> model = audio_backbones.build_yamnet()
     >>> model.output.shape  # 96 frames x 64 bands, 32 times smaller
     (None, 3, 2, 1024)
@@ -325,82 +327,3 @@ def build_yamnet_hub(input_shape=(PATCH_SAMPLES,), weights=YAMNET_HUB_HANDLE, na
     waveform = keras.Input(shape=input_shape, name="waveform")
     embedding = HubAudioEmbedding.from_handle(weights, name="hub_embedding")(waveform)
     return keras.Model(waveform, embedding, name=name)
-
-
-# The lab backbone: YAMNet's design (a strided 3x3 convolution, then
-# depthwise-separable units), narrower and shallower.
-# (block name, ((filters, stride), ...)): the first unit of a block may halve
-# the resolution.
-LAB_SPEECH_BLOCKS = (
-    ("block1", ((64, 1),)),
-    ("block2", ((128, 2), (128, 1))),
-    ("block3", ((192, 2), (192, 1))),
-    ("block4", ((320, 2),)),
-)
-LAB_SPEECH_STEM_FILTERS = 32
-LAB_SPEECH_TOP_FILTERS = 256
-# Batch statistics follow the data within ~50 steps (Keras' default 0.99
-# needs ~500): short trainings on small targets still end with usable ones.
-LAB_SPEECH_BATCH_NORM_MOMENTUM = 0.9
-
-
-def _separable_unit(x, filters, stride, name):
-    """Depthwise 3x3 + BatchNorm + ReLU, then pointwise 1x1 + BatchNorm + ReLU."""
-    x = keras.layers.DepthwiseConv2D(
-        3, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise"
-    )(x)
-    x = keras.layers.BatchNormalization(
-        momentum=LAB_SPEECH_BATCH_NORM_MOMENTUM, name=f"{name}_depthwise_bn"
-    )(x)
-    x = keras.layers.ReLU(name=f"{name}_depthwise_relu")(x)
-    x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pointwise")(x)
-    x = keras.layers.BatchNormalization(
-        momentum=LAB_SPEECH_BATCH_NORM_MOMENTUM, name=f"{name}_pointwise_bn"
-    )(x)
-    return keras.layers.ReLU(name=f"{name}_pointwise_relu")(x)
-
-
-def _conv_bn_relu(x, filters, kernel_size, strides, name):
-    x = keras.layers.Conv2D(
-        filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
-    )(x)
-    x = keras.layers.BatchNormalization(momentum=LAB_SPEECH_BATCH_NORM_MOMENTUM, name=f"{name}_bn")(
-        x
-    )
-    return keras.layers.ReLU(name=f"{name}_relu")(x)
-
-
-def build_lab_speech(input_shape=(PATCH_SAMPLES,), weights=None, name="lab_speech"):
-    """The speech lab backbone: waveform in, a feature map out.
-
-    Args:
-        input_shape: tuple. `(samples,)` at 16 kHz, at least 15,600.
-        weights: str or None. None for random weights, or a `.weights.h5` path.
-        name: str. The model's name (the registry key).
-
-    Returns:
-        A flat `keras.Model`: stem (front end and a strided conv), block1-4, top.
-
-    Examples:
-
-    >>> from tl_templates import audio_backbones
-    >>> audio_backbones.build_lab_speech().output.shape  # 96x64 log-mel, 16 times smaller
-    (None, 6, 4, 256)
-    """
-    waveform = keras.Input(shape=input_shape, name="waveform")
-    x = LogMelSpectrogram(name="stem_log_mel")(waveform)
-    # Each clip's spectrogram to zero mean and unit variance: the network
-    # hears the same word at any volume, and its first batch statistics are
-    # not dominated by the log of silence.
-    x = keras.layers.LayerNormalization(
-        axis=(1, 2, 3), center=False, scale=False, name="stem_norm"
-    )(x)
-    x = _conv_bn_relu(x, LAB_SPEECH_STEM_FILTERS, 3, 2, "stem")
-    for block_name, units in LAB_SPEECH_BLOCKS:
-        for index, (filters, stride) in enumerate(units, start=1):
-            x = _separable_unit(x, filters, stride, f"{block_name}_{index}")
-    x = _conv_bn_relu(x, LAB_SPEECH_TOP_FILTERS, 1, 1, "top")
-    model = keras.Model(waveform, x, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model

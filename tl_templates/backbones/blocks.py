@@ -136,10 +136,26 @@ def _check_names(requested, known):
             )
 
 
-def _sublayers(layer):
-    for sublayer in getattr(layer, "layers", ()):
-        yield sublayer
-        yield from _sublayers(sublayer)
+def walk_layers(model):
+    """Every layer inside `model`, nested models' layers included, depth first.
+
+    A nested model comes before its own layers; `model` itself is not
+    included. Any layer with a `layers` attribute (a `keras.Model`, a
+    `keras.Sequential`) is entered.
+
+    Examples:
+
+    >>> import keras
+    >>> from tl_templates.backbones.blocks import walk_layers
+    >>> inner = keras.Sequential([keras.layers.Dense(2, name="dense")], name="inner")
+    >>> inputs = keras.Input((3,))
+    >>> model = keras.Model(inputs, keras.layers.Dense(1, name="out")(inner(inputs)))
+    >>> [layer.name for layer in walk_layers(model)][1:]
+    ['inner', 'dense', 'out']
+    """
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        yield from walk_layers(layer)
 
 
 def _is_batch_norm(layer):
@@ -149,7 +165,7 @@ def _is_batch_norm(layer):
 def _apply_flag(layer, trainable, bn_trainable):
     layer.trainable = trainable and (bn_trainable or not _is_batch_norm(layer))
     if trainable and not bn_trainable:
-        for sublayer in _sublayers(layer):
+        for sublayer in walk_layers(layer):
             if _is_batch_norm(sublayer):
                 sublayer.trainable = False
 

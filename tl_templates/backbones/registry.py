@@ -366,7 +366,7 @@ _AUDIO_SPECS = (
     ),
     BackboneSpec(
         name="lab_speech",
-        constructor="tl_templates.backbones.audio.build_lab_speech",
+        constructor="tl_templates.backbones.lab.build_lab_speech",
         preprocessing="included",
         blocks=(STEM, *_stages(r"^block{}_", 4), ("top", r"^top_")),
         default_input_size=AUDIO_PATCH_SAMPLES,

@@ -1,48 +1,22 @@
 """Class-per-folder WAV data sets: scan, check, load as fixed-length clips, split."""
 
-import dataclasses
-from pathlib import Path
-
 import numpy as np
 
 from tl_templates.data.audio_files import SAMPLE_RATE, fit_to_length, read_wav
-from tl_templates.data.image_folder import split_indices
+from tl_templates.data.folders import ClassFolder, scan_class_folders
+from tl_templates.data.splits import Splits, split_indices
 
 AUDIO_EXTENSIONS = (".wav", ".wave")
 
 
-@dataclasses.dataclass
-class AudioFolder:
-    """The files of a `root/<class name>/<clip>.wav` folder.
-
-    Attributes:
-        root: Path. The folder.
-        class_names: list. Sub-folder names, sorted; label `i` is `class_names[i]`.
-        paths: list. WAV files, class by class.
-        labels: np.ndarray. Integer label of each file.
-    """
-
-    root: Path
-    class_names: list
-    paths: list
-    labels: np.ndarray
-
-
-@dataclasses.dataclass
-class AudioSplits:
-    """Clips loaded as float32 waveforms `(count, samples)`, split three ways."""
-
-    class_names: list
-    train: tuple
-    validation: tuple
-    test: tuple
-
-    def sizes(self):
-        return {name: len(getattr(self, name)[1]) for name in ("train", "validation", "test")}
+# The same listing and split as for images (`tl_templates.data.folders`,
+# `tl_templates.data.splits`); the names below stay for the projects that use them.
+AudioFolder = ClassFolder
+AudioSplits = Splits
 
 
 def scan_audio_folder(root):
-    """Lists the WAV files of a class-per-folder data set.
+    """Lists the WAV files of a class-per-folder data set (a `tl_templates.AudioFolder`).
 
     Hidden files and files that are not WAV (by extension) are ignored.
 
@@ -50,34 +24,8 @@ def scan_audio_folder(root):
         FileNotFoundError: `root` does not exist.
         ValueError: fewer than two class folders, or a class folder with no WAV file.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"Data folder not found: {root}")
-    class_dirs = sorted(
-        path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")
-    )
-    if len(class_dirs) < 2:
-        raise ValueError(
-            f"{root} needs one sub-folder per class (at least two), e.g. {root}/marvin/001.wav "
-            f"and {root}/background/001.wav. Found {len(class_dirs)} sub-folder(s)."
-        )
-    paths, labels = [], []
-    for label, class_dir in enumerate(class_dirs):
-        clips = sorted(
-            path
-            for path in class_dir.iterdir()
-            if path.is_file()
-            and not path.name.startswith(".")
-            and path.suffix.lower() in AUDIO_EXTENSIONS
-        )
-        if not clips:
-            raise ValueError(
-                f"Class folder {class_dir} has no WAV files ({', '.join(AUDIO_EXTENSIONS)}). "
-                "Add recordings or remove the folder."
-            )
-        paths.extend(clips)
-        labels.extend([label] * len(clips))
-    return AudioFolder(root, [path.name for path in class_dirs], paths, np.array(labels))
+    return scan_class_folders(root, AUDIO_EXTENSIONS, "WAV files",
+                              ("marvin/001.wav", "background/001.wav"), "recordings")  # fmt: skip
 
 
 def load_clips(paths, samples, sample_rate=SAMPLE_RATE):

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from tl_templates.data import checks as data_checks
-from tl_templates.data import image_folder
 from tl_templates.data import layouts as data_layouts
+from tl_templates.data import splits as data_splits
 from tl_templates.planning import advisor
 
 # The largest class over the smallest: from this ratio on, say so.
@@ -207,7 +207,7 @@ def _check_classes(scan, report, validation_fraction, test_fraction):
     listed = np.bincount(scan.split_labels, minlength=len(scan.class_names))
     classes, too_small = {}, []
     for name, usable, count in zip(scan.class_names, counts, listed, strict=True):
-        train, validation, test = image_folder.split_sizes(
+        train, validation, test = data_splits.split_sizes(
             int(count), validation_fraction, test_fraction
         )
         classes[name] = {"usable": int(usable), "train": max(train, 0),
@@ -246,7 +246,7 @@ def _check_duplicates(scan, report, validation_fraction, test_fraction, seed):
     split_of = {}
     if scan.split_files is not None:
         try:
-            indices = image_folder.split_indices(
+            indices = data_splits.split_indices(
                 scan.split_labels, scan.class_names, validation_fraction, test_fraction, seed
             )
         except ValueError:  # a class too small to split, reported already

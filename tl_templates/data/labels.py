@@ -21,6 +21,7 @@ import numpy as np
 
 from tl_templates.data.checks import read_csv_text
 from tl_templates.data.image_folder import IMAGE_EXTENSIONS
+from tl_templates.data.splits import split_examples  # noqa: F401  (its old home)
 
 # Cell values that mean "unknown" (compared lower-case, without spaces).
 MISSING_MARKERS = ("", "?", "-1", "nan")
@@ -304,22 +305,3 @@ def read_face_labels(path, tasks=("gender", "age")):
     for name in ("gender", "age"):  # a column the CSV lacks is unknown everywhere
         table.labels.setdefault(name, np.full(len(table), np.nan, "float32"))
     return table
-
-
-def split_examples(count, validation_fraction=0.15, test_fraction=0.15, seed=0):
-    """A seeded random split of `count` examples: `(train, validation, test)` index arrays.
-
-    Raises:
-        ValueError: too few examples for three non-empty splits.
-    """
-    validation_count = max(1, round(count * validation_fraction))
-    test_count = max(1, round(count * test_fraction))
-    if count < validation_count + test_count + 1:
-        raise ValueError(
-            f"{count} example(s) is too few for a train/validation/test split; "
-            f"at least {validation_count + test_count + 1} are needed."
-        )
-    order = np.random.default_rng(seed).permutation(count)
-    validation = order[:validation_count]
-    test = order[validation_count : validation_count + test_count]
-    return np.sort(order[validation_count + test_count :]), np.sort(validation), np.sort(test)

@@ -18,10 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from tl_templates.data import checks as data_checks
-from tl_templates.data import image_folder
+from tl_templates.data import folders, image_folder
 from tl_templates.data import labels as multitask_data
 
-AUDIO_EXTENSIONS = (".wav",)
+# What training reads: `tl_templates.data.audio_folder.AUDIO_EXTENSIONS`
+# (tests/test_audio.py checks they are equal), not imported from there so
+# that the doctor does not load SciPy.
+AUDIO_EXTENSIONS = (".wav", ".wave")
 OTHER_AUDIO_EXTENSIONS = (".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus")
 UNKNOWN_LABELS = ("", "?")
 
@@ -61,7 +64,7 @@ def _class_folders(data_dir, report, extensions, inspect, kind):
     Returns:
         `(Scan, details)`: details is what `inspect` returned for each usable file.
     """
-    class_dirs = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    class_dirs = folders.class_dirs(data_dir)  # the listing training uses
     stray = sorted(p for p in data_dir.iterdir() if p.is_file() and not p.name.startswith("."))
     if stray:
         report.add("warning", "file_outside_class_folder",
@@ -75,16 +78,10 @@ def _class_folders(data_dir, report, extensions, inspect, kind):
     files, labels, split_files, split_labels = [], [], [], []
     unreadable, ignored, nested, details = [], [], [], []
     for label, class_dir in enumerate(class_dirs):
-        candidates = []
-        for path in sorted(class_dir.iterdir()):
-            if path.name.startswith("."):
-                continue
-            if path.is_dir():
-                nested.append(path)
-            elif path.suffix.lower() in extensions:
-                candidates.append(path)
-            else:
-                ignored.append(path)
+        found = folders.class_files(class_dir, extensions)
+        candidates = found.files
+        ignored.extend(found.ignored)
+        nested.extend(found.nested)
         if not candidates:
             report.add("error", "empty_class",
                        f"Class folder {class_dir} has no {kind} files ({', '.join(extensions)}): "

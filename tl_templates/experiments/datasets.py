@@ -21,6 +21,7 @@ import dataclasses
 import numpy as np
 from PIL import Image
 
+from tl_templates.data.splits import split_per_class
 from tl_templates.synthetic import sounds
 
 
@@ -92,16 +93,8 @@ class Target:
 
 def _split_per_class(images, labels, test_per_class, seed):
     """A fixed test set of `test_per_class` examples per class; the rest is the pool."""
-    rng = np.random.default_rng(seed)
-    test_index = np.concatenate(
-        [
-            rng.choice(np.flatnonzero(labels == label), test_per_class, replace=False)
-            for label in np.unique(labels)
-        ]
-    )
-    in_test = np.zeros(len(labels), dtype=bool)
-    in_test[test_index] = True
-    return (images[~in_test], labels[~in_test]), (images[in_test], labels[in_test])
+    pool, test = split_per_class(labels, test_per_class, seed)
+    return (images[pool], labels[pool]), (images[test], labels[test])
 
 
 def _gray_to_rgb(gray):
@@ -123,7 +116,7 @@ def load_digits(image_size=32, test_per_class=30, seed=0):
 
     Examples:
 
-    >>> from tl_templates import datasets
+    >>> from tl_templates.experiments import datasets
     >>> digits = datasets.load_digits()
     >>> digits.num_classes, digits.image_shape, digits.max_per_class() >= 140
     (10, (32, 32, 3), True)
@@ -242,7 +235,7 @@ def load_photo_patches(image_size=32, pool_per_class=150, test_per_class=30, see
 
     Examples:
 
-    >>> from tl_templates import datasets
+    >>> from tl_templates.experiments import datasets
     >>> patches = datasets.load_photo_patches(pool_per_class=4, test_per_class=2)
     >>> patches.class_names[:3], patches.pool[0].shape, patches.test[0].shape
     (['sky', 'water', 'trees'], (40, 32, 32, 3), (20, 32, 32, 3))

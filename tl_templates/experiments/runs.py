@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_templates.backbones.blocks import walk_layers
 from tl_templates.training import acceleration
 
 
@@ -37,7 +38,7 @@ def build_classifier(backbone, num_classes, dropout_rate=0.2, name="classifier")
     Examples:
 
     >>> import tl_templates
-    >>> from tl_templates import experiments
+    >>> from tl_templates.experiments import runs as experiments
     >>> backbone = tl_templates.build_backbone("lab_glyphs", weights=None)
     >>> model = experiments.build_classifier(backbone, num_classes=10)
     >>> model.output.shape, model.layers[-1].dtype_policy.compute_dtype
@@ -65,17 +66,11 @@ def set_batch_norm_momentum(model, momentum):
         int. How many layers were changed.
     """
     changed = 0
-    for layer in _all_layers(model):
+    for layer in walk_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum
             changed += 1
     return changed
-
-
-def _all_layers(model):
-    for layer in getattr(model, "layers", ()):
-        yield layer
-        yield from _all_layers(layer)
 
 
 def initial_weights(build_model, seed):
@@ -280,7 +275,7 @@ class Stopwatch:
 
     Examples:
 
-    >>> from tl_templates import experiments
+    >>> from tl_templates.experiments import runs as experiments
     >>> stopwatch = experiments.Stopwatch()
     >>> with stopwatch:
     ...     pass

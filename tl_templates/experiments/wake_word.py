@@ -10,8 +10,8 @@ then index arrays into those cached outputs:
   WAV set) as one array;
 - `load_tfds_wake_word`: TFDS `speech_commands` as "the wake word against
   everything else", for the full-size run on Colab;
-- `split_per_class` and `draw_per_class`: a test set and training sets of k
-  clips per class, as indices;
+- `split_per_class` (from `tl_templates.data.splits`) and `draw_per_class`: a
+  test set and training sets of k clips per class, as indices;
 - `split_front_end`: a waveform model cut after its weightless front end (the
   log-mel spectrogram), so a network trained from scratch can train on cached
   spectrograms.
@@ -20,9 +20,10 @@ then index arrays into those cached outputs:
 import keras
 import numpy as np
 
-from tl_templates.backbones.blocks import find_backbone
+from tl_templates.backbones.blocks import find_backbone, walk_layers
 from tl_templates.data.audio_files import fit_to_length
 from tl_templates.data.audio_folder import load_clips, scan_audio_folder
+from tl_templates.data.splits import split_per_class  # noqa: F401  (notebook 06 calls it from here)
 
 
 def load_wake_word_folder(root, samples):
@@ -38,7 +39,8 @@ def load_wake_word_folder(root, samples):
 
     Examples:
 
-    >>> from tl_templates import paths, wake_word_experiments
+    >>> from tl_templates import paths
+    >>> from tl_templates.experiments import wake_word as wake_word_experiments
     >>> clips, labels, names = wake_word_experiments.load_wake_word_folder(
     ...     paths.SAMPLES_DIR / "wake_word", 15600)
     >>> clips.shape, names
@@ -97,43 +99,6 @@ def load_tfds_wake_word(word, per_class, samples, name="speech_commands", split=
     labels = np.asarray([0] * len(kept[0]) + [1] * len(kept[1]))
     description = f"TFDS {name}, {split} split: {word!r} against every other label"
     return clips, labels, class_names, description
-
-
-def split_per_class(labels, test_per_class, seed=0):
-    """A test set of `test_per_class` clips of each class; the rest is the pool.
-
-    Args:
-        labels: array. Integer labels of every clip.
-        test_per_class: int. Test clips per class; at least one clip of each
-            class is left in the pool.
-        seed: int. The same seed gives the same split.
-
-    Returns:
-        `(pool_indices, test_indices)`, sorted int arrays.
-
-    Raises:
-        ValueError: a class has no more than `test_per_class` clips.
-
-    Examples:
-
-    >>> from tl_templates import wake_word_experiments
-    >>> pool, test = wake_word_experiments.split_per_class([0, 0, 0, 1, 1, 1], 1, seed=0)
-    >>> len(pool), len(test), sorted(set((test // 3).tolist()))
-    (4, 2, [0, 1])
-    """
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    test = []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        if len(members) <= test_per_class:
-            raise ValueError(
-                f"Class {label} has {len(members)} clips: too few for {test_per_class} test "
-                "clips and a training pool. Lower test_per_class or add clips."
-            )
-        test.append(rng.choice(members, test_per_class, replace=False))
-    test = np.sort(np.concatenate(test))
-    return np.setdiff1d(np.arange(len(labels)), test), test
 
 
 def draw_per_class(labels, pool, per_class, seed=0):
@@ -202,7 +167,8 @@ def split_front_end(model):
     Examples:
 
     >>> import tl_templates
-    >>> from tl_templates import experiments, wake_word_experiments
+    >>> from tl_templates.experiments import runs as experiments
+    >>> from tl_templates.experiments import wake_word as wake_word_experiments
     >>> model = experiments.build_classifier(
     ...     tl_templates.build_backbone("lab_speech", weights=None), 3)
     >>> front_end, rest = wake_word_experiments.split_front_end(model)
@@ -244,7 +210,7 @@ def recalibrate_batch_norm(model, inputs):
         int. How many layers were recalibrated.
     """
     layers = [
-        layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)
+        layer for layer in walk_layers(model) if isinstance(layer, keras.layers.BatchNormalization)
     ]
     momenta = [layer.momentum for layer in layers]
     for layer in layers:
@@ -255,9 +221,3 @@ def recalibrate_batch_norm(model, inputs):
         for layer, momentum in zip(layers, momenta, strict=True):
             layer.momentum = momentum
     return len(layers)
-
-
-def _all_layers(model):
-    for layer in getattr(model, "layers", ()):
-        yield layer
-        yield from _all_layers(layer)

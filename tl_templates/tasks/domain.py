@@ -21,6 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_templates.backbones.blocks import walk_layers
+
 UNLABELLED = -1  # the label of target images in a DANN batch
 
 
@@ -38,7 +40,7 @@ class GradientReversal(keras.layers.Layer):
     Examples:
 
     >>> import numpy as np
-    >>> from tl_templates import domain
+    >>> from tl_templates.tasks import domain
     >>> layer = domain.GradientReversal(strength=0.5)
     >>> layer(np.array([[1.0, -2.0]])).numpy().tolist()
     [[1.0, -2.0]]
@@ -75,13 +77,7 @@ def _reverse_gradient(inputs, strength):
 
 def reversal_layers(model):
     """Every `GradientReversal` layer inside `model`, nested models included."""
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, GradientReversal):
-            found.append(layer)
-        elif isinstance(layer, keras.Model):
-            found.extend(reversal_layers(layer))
-    return found
+    return [layer for layer in walk_layers(model) if isinstance(layer, GradientReversal)]
 
 
 def ganin_strength(progress, gamma=10.0):
@@ -246,7 +242,7 @@ def build_dann(
 
     Examples:
 
-    >>> from tl_templates import domain
+    >>> from tl_templates.tasks import domain
     >>> model = domain.build_dann("lab_glyphs", 10, input_shape=(32, 32, 3), weights=None)
     >>> sorted(model.output), model.get_layer("gradient_reversal").strength.numpy().item()
     (['domain', 'label'], 0.0)

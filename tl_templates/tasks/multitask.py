@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from tl_templates.backbones.blocks import walk_layers
 from tl_templates.backbones.build import build_backbone
 from tl_templates.tasks import losses as multitask_losses
 from tl_templates.tasks import metrics as multitask_metrics
@@ -221,13 +222,8 @@ class MultiTaskModel(keras.Model):
 
     def uncertainty_layer(self):
         """The `TaskUncertainty` layer inside this model, or None."""
-        layers = list(self.layers)
-        while layers:
-            layer = layers.pop(0)
-            if isinstance(layer, TaskUncertainty):
-                return layer
-            layers.extend(getattr(layer, "layers", ()))
-        return None
+        found = (layer for layer in walk_layers(self) if isinstance(layer, TaskUncertainty))
+        return next(found, None)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         # The usual fixed-weight total; it also logs each task's loss.

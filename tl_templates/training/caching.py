@@ -4,14 +4,22 @@ When the low blocks of a backbone are frozen (BatchNormalization in inference
 mode) and the images are not augmented, those blocks give the same output for
 an image at every epoch. Compute that output once, then train only the part
 above it on the cached values: the same training, a fraction of the time.
-`tl_templates.train_classifier` does this for feature extraction (cut above
-the whole backbone); `split_at_block` cuts anywhere, for fine-tuning the top
-blocks too.
+`tl_templates.train_classifier` does this in every phase: `cacheable_cut`
+chooses the block, `upper_model` is the part that trains and `prefix_outputs`
+the cached values (above the whole backbone for feature extraction,
+`split_at_block` anywhere for fine-tuning the top blocks too).
 """
 
+import math
+
 import keras
+import numpy as np
 
 from tl_templates.backbones.blocks import block_names, find_backbone, list_blocks, truncate_backbone
+
+# Cached prefix outputs larger than this (bytes, float32) are not cached: the
+# model then runs whole at every step.
+PREFIX_CACHE_LIMIT_BYTES = 2 * 1024**3
 
 
 def _head_layers(model, backbone):
@@ -19,6 +27,20 @@ def _head_layers(model, backbone):
         return []
     layers = model.layers
     return layers[layers.index(backbone) + 1 :]
+
+
+def head_model(model):
+    """A model of the layers after the backbone, sharing their weights.
+
+    Expects `model` to be input -> (backbone) -> head layers in sequence, as
+    the templates build it.
+    """
+    backbone = find_backbone(model)
+    features = keras.Input(backbone.output.shape[1:], name="backbone_features")
+    outputs = features
+    for layer in _head_layers(model, backbone):
+        outputs = layer(outputs)
+    return keras.Model(features, outputs, name="head")
 
 
 def split_at_block(model, block):
@@ -43,7 +65,7 @@ def split_at_block(model, block):
     Examples:
 
     >>> import numpy as np, tl_templates
-    >>> from tl_templates import caching
+    >>> from tl_templates.training import caching
     >>> backbone = tl_templates.build_backbone("lab_glyphs", weights=None)
     >>> lower, upper = caching.split_at_block(backbone, "block2")
     >>> lower.output.shape, upper.output.shape
@@ -76,7 +98,7 @@ def last_frozen_block(model):
     Examples:
 
     >>> import tl_templates
-    >>> from tl_templates import caching
+    >>> from tl_templates.training import caching
     >>> backbone = tl_templates.build_backbone("lab_glyphs", weights=None)
     >>> tl_templates.set_trainable(backbone, from_block="block3")
     >>> caching.last_frozen_block(backbone)
@@ -103,3 +125,53 @@ def block_outputs(model, blocks):
     backbone = find_backbone(model)
     outputs = [truncate_backbone(backbone, block).output for block in blocks]
     return keras.Model(backbone.inputs[0], outputs, name=f"{backbone.name}_block_outputs")
+
+
+def cacheable_cut(model, examples, limit_bytes=PREFIX_CACHE_LIMIT_BYTES, top_block=None):
+    """The block to cache the outputs of, or None when caching does not apply.
+
+    That is the last block of the frozen prefix (`last_frozen_block`), unless
+    its outputs for `examples` inputs would take more than `limit_bytes` of
+    memory (as float32). `top_block`, here and in
+    `upper_model` and `prefix_outputs`: `block_names(model)[-1]` if known
+    (listing the blocks walks every layer: worth doing once per call).
+    """
+    backbone = find_backbone(model)
+    top_block = top_block or block_names(model)[-1]
+    # All frozen (feature extraction): the top block, without listing blocks again.
+    cut = last_frozen_block(model) if backbone.trainable_weights else top_block
+    if cut is None:
+        return None
+    if cut == top_block:
+        shape = backbone.output.shape  # the whole backbone: no model to split off
+    else:
+        shape = split_at_block(backbone, cut)[0].output.shape
+    size = examples * math.prod(shape[1:]) * 4
+    return cut if size <= limit_bytes else None
+
+
+def upper_model(model, cut, top_block=None):
+    """The part of `model` above block `cut`, sharing its layers.
+
+    Above the whole backbone that is `head_model(model)`.
+    """
+    if cut == (top_block or block_names(model)[-1]):
+        return head_model(model)
+    return split_at_block(model, cut)[1]
+
+
+def prefix_outputs(model, cut, train_inputs, validation_inputs, batch_size, top_block=None):
+    """The outputs of blocks up to `cut` for train and validation inputs, in one pass."""
+    if cut == (top_block or block_names(model)[-1]):
+        return backbone_features(model, train_inputs, validation_inputs, batch_size)
+    lower, _ = split_at_block(model, cut)
+    inputs = np.concatenate([train_inputs, validation_inputs]).astype("float32")
+    outputs = lower.predict(inputs, batch_size=batch_size, verbose=0)
+    return np.split(outputs, [len(train_inputs)])
+
+
+def backbone_features(model, train_images, validation_images, batch_size):
+    """The backbone's outputs for train and validation images, in one pass."""
+    images = np.concatenate([train_images, validation_images]).astype("float32")
+    features = find_backbone(model).predict(images, batch_size=batch_size, verbose=0)
+    return np.split(features, [len(train_images)])

@@ -24,17 +24,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tl_templates.backbones.blocks import block_names, find_backbone, set_trainable
+from tl_templates.backbones.blocks import block_names, set_trainable
 from tl_templates.data.pipelines import batch_augment_prefetch
 from tl_templates.planning.budgets import phase_budgets
 from tl_templates.project.atomic import atomic_path, write_csv_atomic
-from tl_templates.training.caching import last_frozen_block, split_at_block
+from tl_templates.training.caching import (  # noqa: F401  (head_model: its old home)
+    PREFIX_CACHE_LIMIT_BYTES,
+    cacheable_cut,
+    head_model,
+    prefix_outputs,
+    upper_model,
+)
 from tl_templates.training.distribute import in_model_scope
 from tl_templates.training.resume import TrainingRun
-
-# Cached prefix outputs larger than this (bytes, float32) are not cached: the
-# model then runs whole at every step.
-PREFIX_CACHE_LIMIT_BYTES = 2 * 1024**3
 
 HISTORY_FIELDS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
@@ -100,21 +102,6 @@ class PhaseResult:
     learning_rate: float = 0.0  # the first step's; it decays to zero on a cosine
 
 
-def head_model(model):
-    """A model of the layers after the backbone, sharing their weights.
-
-    Expects `model` to be input -> (backbone) -> head layers in sequence, as
-    the templates build it.
-    """
-    backbone = find_backbone(model)
-    layers = model.layers
-    features = keras.Input(backbone.output.shape[1:], name="backbone_features")
-    outputs = features
-    for layer in layers[layers.index(backbone) + 1 :]:
-        outputs = layer(outputs)
-    return keras.Model(features, outputs, name="head")
-
-
 def default_augmentation(seed=0):
     """Mild, label-preserving image augmentation as Keras layers."""
     return keras.Sequential(
@@ -155,7 +142,7 @@ def epoch_batches(inputs, labels, batch_size, seed, first_epoch, last_epoch, aug
     Examples:
 
     >>> import numpy as np
-    >>> from tl_templates import training
+    >>> from tl_templates.training import classifier as training
     >>> both = training.epoch_batches(np.arange(4), np.arange(4), 4, 0, 0, 2)  # epochs 0, 1
     >>> orders = [labels.numpy().tolist() for _, labels in both]
     >>> resumed = training.epoch_batches(np.arange(4), np.arange(4), 4, 0, 1, 2)  # epoch 1
@@ -455,56 +442,6 @@ def train_classifier(
                             budget.epochs * budget.passes_per_epoch * steps, budget.learning_rate)
             )  # fmt: skip
     return results
-
-
-def cacheable_cut(model, examples, limit_bytes=PREFIX_CACHE_LIMIT_BYTES, top_block=None):
-    """The block to cache the outputs of, or None when caching does not apply.
-
-    That is the last block of the frozen prefix (`tl_templates.training.caching.
-    last_frozen_block`), unless its outputs for `examples` inputs would take
-    more than `limit_bytes` of memory (as float32). `top_block`, here and in
-    `upper_model` and `prefix_outputs`: `block_names(model)[-1]` if known
-    (listing the blocks walks every layer: worth doing once per call).
-    """
-    backbone = find_backbone(model)
-    top_block = top_block or block_names(model)[-1]
-    # All frozen (feature extraction): the top block, without listing blocks again.
-    cut = last_frozen_block(model) if backbone.trainable_weights else top_block
-    if cut is None:
-        return None
-    if cut == top_block:
-        shape = backbone.output.shape  # the whole backbone: no model to split off
-    else:
-        shape = split_at_block(backbone, cut)[0].output.shape
-    size = examples * math.prod(shape[1:]) * 4
-    return cut if size <= limit_bytes else None
-
-
-def upper_model(model, cut, top_block=None):
-    """The part of `model` above block `cut`, sharing its layers.
-
-    Above the whole backbone that is `head_model(model)`.
-    """
-    if cut == (top_block or block_names(model)[-1]):
-        return head_model(model)
-    return split_at_block(model, cut)[1]
-
-
-def prefix_outputs(model, cut, train_inputs, validation_inputs, batch_size, top_block=None):
-    """The outputs of blocks up to `cut` for train and validation inputs, in one pass."""
-    if cut == (top_block or block_names(model)[-1]):
-        return backbone_features(model, train_inputs, validation_inputs, batch_size)
-    lower, _ = split_at_block(model, cut)
-    inputs = np.concatenate([train_inputs, validation_inputs]).astype("float32")
-    outputs = lower.predict(inputs, batch_size=batch_size, verbose=0)
-    return np.split(outputs, [len(train_inputs)])
-
-
-def backbone_features(model, train_images, validation_images, batch_size):
-    """The backbone's outputs for train and validation images, in one pass."""
-    images = np.concatenate([train_images, validation_images]).astype("float32")
-    features = find_backbone(model).predict(images, batch_size=batch_size, verbose=0)
-    return np.split(features, [len(train_images)])
 
 
 def read_history(path):

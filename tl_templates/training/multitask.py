@@ -24,9 +24,9 @@ import tensorflow as tf
 from tl_templates.planning.budgets import phase_budgets
 from tl_templates.project.atomic import atomic_path
 from tl_templates.tasks.multitask import compile_multitask
+from tl_templates.training.caching import backbone_features
 from tl_templates.training.classifier import (
     augmentation_layer,
-    backbone_features,
     data_fingerprint,
     epoch_batches,
     read_history,
