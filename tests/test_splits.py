@@ -99,3 +99,14 @@ def test_splits_report_their_sizes():
     train, validation, test = ((np.zeros((count, 2)), np.zeros(count)) for count in (3, 1, 2))
     loaded = splits.Splits(["a", "b"], train, validation, test)
     assert loaded.sizes() == {"train": 3, "validation": 1, "test": 2}
+
+
+def test_split_by_fractions_gives_the_same_indices_as_before():
+    # As experiments.domain_shift._split drew them (parts shuffled, not sorted).
+    parts = splits.split_by_fractions(LABELS, (0.5, 0.3, 0.2), seed=5)
+    assert as_lists(parts) == [
+        [2, 6, 4, 13, 12, 9, 3, 17, 11, 1],
+        [10, 5, 15, 19],
+        [18, 0, 7, 8, 14, 16],
+    ]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(LABELS)))

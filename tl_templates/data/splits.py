@@ -6,10 +6,13 @@
   (multi-task and multi-label rows).
 - `split_per_class`: a fixed test set of k examples per class; the rest is a
   pool to draw training sets from (the experiments).
+- `split_by_fractions`: a stratified split into parts of given shares, in
+  shuffled order (the domain-shift experiment's source and target domains).
 - `Splits`: loaded arrays split three ways (`ImageSplits`, `AudioSplits`).
 
-Every function returns sorted index arrays and depends only on its arguments
-and `seed`: the same call gives the same split, on any machine.
+Every function depends only on its arguments and `seed` (the same call gives
+the same split, on any machine) and returns sorted index arrays, except
+`split_by_fractions`, whose parts are shuffled.
 """
 
 import dataclasses
@@ -211,3 +214,39 @@ def split_per_class(labels, test_per_class, seed=0):
         test.append(rng.choice(members, test_per_class, replace=False))
     test = np.sort(np.concatenate(test))
     return np.setdiff1d(np.arange(len(labels)), test), test
+
+
+def split_by_fractions(labels, fractions, seed):
+    """Class-stratified random split into `len(fractions)` parts, each part shuffled.
+
+    Unlike the splits above, the parts are returned in random order (not
+    sorted), and each class is cut at `floor(cumulative fraction * size)`
+    with no minimum per part: a small class may be missing from a small part.
+    `tl_templates.experiments.domain_shift` splits digits into source,
+    target and target-test domains this way.
+
+    Args:
+        labels: array. Integer label of each example.
+        fractions: sequence. Each part's share; they add up to 1.
+        seed: int. The same seed gives the same split.
+
+    Returns:
+        A list of `len(fractions)` int index arrays, in shuffled order.
+
+    Examples:
+
+    >>> from tl_templates.data import splits
+    >>> parts = splits.split_by_fractions([0] * 10 + [1] * 10, (0.5, 0.3, 0.2), seed=0)
+    >>> [len(part) for part in parts]
+    [10, 6, 4]
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    parts = [[] for _ in fractions]
+    bounds = np.cumsum(fractions)[:-1]
+    for label in np.unique(labels):
+        indices = rng.permutation(np.flatnonzero(labels == label))
+        chunks = np.split(indices, (bounds * len(indices)).astype(int))
+        for part, chunk in zip(parts, chunks, strict=True):
+            part.extend(chunk)
+    return [rng.permutation(np.array(part, dtype=int)) for part in parts]

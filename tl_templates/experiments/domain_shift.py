@@ -19,6 +19,8 @@ import dataclasses
 import numpy as np
 from PIL import Image
 
+from tl_templates.data.splits import split_by_fractions
+
 
 @dataclasses.dataclass
 class DomainShiftData:
@@ -119,18 +121,6 @@ def _resize_ink(images, image_size):
     return np.clip(np.stack(resized), 0.0, 1.0)
 
 
-def _split(labels, fractions, rng):
-    """Class-stratified random split of the indices into len(fractions) parts."""
-    parts = [[] for _ in fractions]
-    bounds = np.cumsum(fractions)[:-1]
-    for label in np.unique(labels):
-        indices = rng.permutation(np.flatnonzero(labels == label))
-        chunks = np.split(indices, (bounds * len(indices)).astype(int))
-        for part, chunk in zip(parts, chunks, strict=True):
-            part.extend(chunk)
-    return [rng.permutation(np.array(part, dtype=int)) for part in parts]
-
-
 def make_domain_shift(ink, labels, class_names, photos, image_size=32, seed=0, fractions=None):
     """Splits digits into a plain source domain and a photo-textured target domain.
 
@@ -157,10 +147,9 @@ def make_domain_shift(ink, labels, class_names, photos, image_size=32, seed=0, f
         )
     if len(ink) != len(labels):
         raise ValueError(f"{len(ink)} images but {len(labels)} labels.")
-    rng = np.random.default_rng(seed)
     ink = _resize_ink(ink, image_size)
     labels = np.asarray(labels, dtype=np.int64)
-    source, target, test = _split(labels, fractions, rng)
+    source, target, test = split_by_fractions(labels, fractions, seed)
     patches = photo_patches(photos, len(target) + len(test), image_size, seed=seed + 1)
     return DomainShiftData(
         source_images=ink_to_rgb(ink[source]),
@@ -187,7 +176,7 @@ def load_digits_to_photos(image_size=32, seed=0):
 
     Examples:
 
-    >>> from tl_templates import domain_shift
+    >>> from tl_templates.experiments import domain_shift
     >>> data = domain_shift.load_digits_to_photos()
     >>> data.source_images.shape, data.target_test_images.dtype.name
     ((896, 32, 32, 3), 'uint8')
