@@ -22,7 +22,7 @@ from tl_templates.data import folders, image_folder
 from tl_templates.data import labels as multitask_data
 
 # What training reads: `tl_templates.data.audio_folder.AUDIO_EXTENSIONS`
-# (tests/test_audio.py checks they are equal), not imported from there so
+# (tests/test_folders.py checks they are equal), not imported from there so
 # that the doctor does not load SciPy.
 AUDIO_EXTENSIONS = (".wav", ".wave")
 OTHER_AUDIO_EXTENSIONS = (".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus")
