@@ -80,7 +80,7 @@ def read_wav(path, sample_rate=SAMPLE_RATE):
     Examples:
 
     >>> import numpy as np, tempfile, os
-    >>> from tl_templates import audio
+    >>> from tl_templates.data import audio_files as audio
     >>> path = os.path.join(tempfile.mkdtemp(), "stereo_8k.wav")
     >>> stereo = np.zeros((8000, 2), dtype="int16")  # 1 s of stereo at 8 kHz
     >>> audio.write_wav(path, stereo, sample_rate=8000)
@@ -156,7 +156,7 @@ def sliding_windows(waveform, window, hop):
     Examples:
 
     >>> import numpy as np
-    >>> from tl_templates import audio
+    >>> from tl_templates.data import audio_files as audio
     >>> windows, starts = audio.sliding_windows(np.ones(25), window=10, hop=5)
     >>> windows.shape, starts.tolist()
     ((4, 10), [0, 5, 10, 15])

@@ -75,7 +75,8 @@ def decode_images(paths, image_size, batch_size=256):
 
     Examples:
 
-    >>> from tl_templates import paths, pipelines
+    >>> from tl_templates import paths
+    >>> from tl_templates.data import pipelines
     >>> files = sorted((paths.SAMPLES_DIR / "digits" / "3").glob("*.png"))[:4]
     >>> pipelines.decode_images(files, 32).shape
     (4, 32, 32, 3)
@@ -133,7 +134,8 @@ def image_file_dataset(
     Examples:
 
     >>> import tl_templates
-    >>> from tl_templates import paths, pipelines
+    >>> from tl_templates import paths
+    >>> from tl_templates.data import pipelines
     >>> folder = tl_templates.scan_image_folder(paths.SAMPLES_DIR / "digits")
     >>> dataset = pipelines.image_file_dataset(folder.paths, folder.labels, 32, 8)
     >>> images, labels = next(iter(dataset))

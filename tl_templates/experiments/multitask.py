@@ -35,7 +35,7 @@ def hide_labels(labels, fraction, seed=0):
     Examples:
 
     >>> import numpy as np
-    >>> from tl_templates import multitask_experiments
+    >>> from tl_templates.experiments import multitask as multitask_experiments
     >>> hidden = multitask_experiments.hide_labels(np.ones((1000, 4)), 0.25, seed=0)
     >>> round(float(np.isnan(hidden).mean()), 2)
     0.25
@@ -134,7 +134,7 @@ def task_balanced_order(sizes, batch_size, steps, seed=0):
 
     Examples:
 
-    >>> from tl_templates import multitask_experiments
+    >>> from tl_templates.experiments import multitask as multitask_experiments
     >>> order = multitask_experiments.task_balanced_order([100, 4], batch_size=4, steps=3)
     >>> [int((batch >= 100).sum()) for batch in order.reshape(3, 4)]
     [2, 2, 2]

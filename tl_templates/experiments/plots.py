@@ -41,7 +41,7 @@ def curves(
 
     Examples:
 
-    >>> from tl_templates import plots
+    >>> from tl_templates.experiments import plots
     >>> figure = plots.curves([10, 100], {"scratch": [[0.5, 0.6], [0.8, 0.9]]}, "examples")
     >>> [line.get_label() for line in figure.axes[0].get_lines()]
     ['scratch']
@@ -88,7 +88,7 @@ def heatmap(
 
     Examples:
 
-    >>> from tl_templates import plots
+    >>> from tl_templates.experiments import plots
     >>> figure = plots.heatmap([[[0.9, 0.8]], [[0.5, 0.6]]], ["a", "b"], ["small"],
     ...                        marks=[(0, 0)])
     >>> figure.axes[0].texts[0].get_text()
@@ -168,7 +168,7 @@ def examples(images, labels, class_names, per_class=8, title=None):
     Examples:
 
     >>> import numpy as np
-    >>> from tl_templates import plots
+    >>> from tl_templates.experiments import plots
     >>> images = np.zeros((4, 8, 8, 3), dtype=np.uint8)
     >>> figure = plots.examples(images, [0, 0, 1, 1], ["a", "b"], per_class=2)
     >>> figure.axes[0].get_images()[0].get_array().shape

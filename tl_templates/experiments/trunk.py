@@ -41,7 +41,7 @@ def build_trunk_model(feature_shape, heads, trunk_units=64, dropout_rate=0.2,
     Examples:
 
     >>> import tl_templates
-    >>> from tl_templates import trunk_experiments
+    >>> from tl_templates.experiments import trunk as trunk_experiments
     >>> heads = [tl_templates.TaskHead("gender", "binary"),
     ...          tl_templates.TaskHead("age", "regression", target_mean=30, target_std=15)]
     >>> model = trunk_experiments.build_trunk_model((4, 4, 8), heads, trunk_units=16)

@@ -42,7 +42,7 @@ def atomic_path(path):
     Examples:
 
     >>> import tempfile, pathlib
-    >>> from tl_templates import atomic
+    >>> from tl_templates.project import atomic
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> with atomic.atomic_path(folder / "notes.txt") as temporary:
     ...     _ = temporary.write_text("all or nothing")

@@ -186,7 +186,7 @@ def generate_faces(count, seed=0, size=48):
 
     Examples:
 
-    >>> from tl_templates import synthetic_faces
+    >>> from tl_templates.synthetic import faces as synthetic_faces
     >>> images, ages, genders, races = synthetic_faces.generate_faces(2, seed=1, size=32)
     >>> images.shape, images.dtype.name
     ((2, 32, 32, 3), 'uint8')

@@ -172,7 +172,7 @@ def make_glyph_dataset(
 
     Examples:
 
-    >>> from tl_templates import glyphs
+    >>> from tl_templates.synthetic import glyphs
     >>> images, labels = glyphs.make_glyph_dataset(4, image_size=32)
     >>> images.shape, images.dtype.name, len(glyphs.CLASSES)
     ((4, 32, 32, 3), 'uint8', 47)

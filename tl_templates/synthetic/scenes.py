@@ -228,7 +228,7 @@ def generate_scenes(count, seed=0, size=48):
 
     Examples:
 
-    >>> from tl_templates import synthetic_scenes
+    >>> from tl_templates.synthetic import scenes as synthetic_scenes
     >>> images, labels = synthetic_scenes.generate_scenes(3, seed=1, size=32)
     >>> images.shape, labels.shape
     ((3, 32, 32, 3), (3, 4))

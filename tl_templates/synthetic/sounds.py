@@ -69,7 +69,7 @@ def make_sounds(count, seed=0, sample_rate=SAMPLE_RATE):
 
     Examples:
 
-    >>> from tl_templates import sounds
+    >>> from tl_templates.synthetic import sounds
     >>> waveforms, labels = sounds.make_sounds(2)
     >>> waveforms.shape, labels.tolist()[:4]
     ((20, 8000), [0, 0, 1, 1])
@@ -116,7 +116,7 @@ def spectrogram_image(waveform, image_size=32, sample_rate=SAMPLE_RATE, window=N
 
     Examples:
 
-    >>> from tl_templates import sounds
+    >>> from tl_templates.synthetic import sounds
     >>> waveforms, labels = sounds.make_sounds(1)
     >>> sounds.spectrogram_image(waveforms[0]).shape
     (32, 32, 3)

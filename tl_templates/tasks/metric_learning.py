@@ -219,7 +219,7 @@ def build_embedding_model(
 
     Examples:
 
-    >>> from tl_templates import metric_learning
+    >>> from tl_templates.tasks import metric_learning
     >>> model = metric_learning.build_embedding_model(
     ...     "lab_glyphs", 16, input_shape=(32, 32, 3), weights=None)
     >>> model.output.shape
@@ -302,7 +302,7 @@ def recall_at_k(embeddings, labels, ks=(1, 2, 4, 8)):
     Examples:
 
     >>> import numpy as np
-    >>> from tl_templates import metric_learning
+    >>> from tl_templates.tasks import metric_learning
     >>> points = np.array([[0.0], [0.1], [1.0], [1.1]])
     >>> metric_learning.recall_at_k(points, [0, 0, 1, 1], ks=(1,))
     {1: 1.0}

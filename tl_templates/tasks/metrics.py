@@ -123,7 +123,7 @@ def roc_auc(labels, scores):
 
     Examples:
 
-    >>> from tl_templates import multitask_metrics
+    >>> from tl_templates.tasks import metrics as multitask_metrics
     >>> multitask_metrics.roc_auc([1, 0, 1, float("nan")], [0.9, 0.2, 0.4, 0.0])
     1.0
     """

@@ -27,7 +27,7 @@ def accelerator():
 
     Examples:
 
-    >>> from tl_templates import acceleration
+    >>> from tl_templates.training import acceleration
     >>> acceleration.accelerator() in ("tpu", "gpu", "cpu")
     True
     """
