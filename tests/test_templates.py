@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 
@@ -193,6 +194,22 @@ def test_bad_data_folders_get_errors_naming_the_file_or_folder(default_project, 
     assert str(culprit) in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o" / "model.keras").exists()
+
+
+def test_a_broken_config_toml_is_named_with_its_line(default_project, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(default_project, project, ignore=shutil.ignore_patterns("outputs"))
+    config = project / "config.toml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    broken = lines.index('strategy = "auto"')
+    lines[broken] = "strategy = auto"  # a string without its quotes
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_python(["train.py", "--output", str(tmp_path / "o")], project)
+    # One line naming the file and the line, before Keras is even imported.
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {config} is not valid TOML: ")
+    assert f"line {broken + 1}" in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "o").exists()
 
 
 def test_quickstart_generates_trains_and_reports(tmp_path):

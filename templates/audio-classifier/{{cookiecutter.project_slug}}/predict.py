@@ -25,6 +25,7 @@ import numpy as np
 from config import OUTPUT_DIR, SAMPLE_RATE, load_config
 
 import tl_templates
+from tl_templates.project import scripts
 
 
 def detections(labels, probabilities, starts, window, config):
@@ -107,8 +108,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    scripts.run(main)  # a bad input: one line, not a traceback

@@ -19,6 +19,7 @@ from pathlib import Path
 from config import OUTPUT_DIR
 
 import tl_templates
+from tl_templates.project import scripts
 
 
 def main(argv=None):
@@ -56,8 +57,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    scripts.run(main)  # a bad input: one line, not a traceback

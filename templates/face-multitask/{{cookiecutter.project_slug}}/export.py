@@ -12,14 +12,12 @@ loses more than the tolerances says so. Reports go to export.json.
 --saved-model also writes saved_model/1/.
 """
 
-import argparse
 import json
-import sys
-from pathlib import Path
 
 from config import OUTPUT_DIR, load_config
 
 import tl_templates
+from tl_templates.project import scripts
 
 OUTPUTS = {
     "gender": "probability that the face is female (label 1); male below 0.5",
@@ -28,13 +26,10 @@ OUTPUTS = {
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--model", type=Path, default=OUTPUT_DIR / "model.keras")
-    parser.add_argument("--output", type=Path, help="default: the model's folder")
-    parser.add_argument("--quantize", nargs="+", default=["none"], choices=["none", "float16", "dynamic", "int8"])
+    # --model, --output, --quantize and --saved-model, as every template's export.py.
+    parser = scripts.export_parser(__doc__, OUTPUT_DIR)
     parser.add_argument("--gender-tolerance", type=float, default=0.02, help="accuracy a quantized file may lose")
     parser.add_argument("--age-tolerance", type=float, default=0.5, help="years of MAE a quantized file may add")
-    parser.add_argument("--saved-model", action="store_true", help="also write a SavedModel for TF Serving")
     args = parser.parse_args(argv)
 
     model = tl_templates.load_model(args.model, compile=False)  # for prediction only
@@ -43,7 +38,7 @@ def main(argv=None):
     # The split train.py made, from the settings it saved in metrics.json (data,
     # tasks, fractions, seed): int8 calibrates on training faces, every file is
     # checked on the test faces.
-    config = load_config(**json.loads((args.model.parent / "metrics.json").read_text())["run"]["settings"])
+    config = load_config(**scripts.saved_settings(args.model))
     from train import age_mae, gender_accuracy, load_data
 
     train, _, (test_images, test_labels) = load_data(config)
@@ -62,8 +57,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    scripts.run(main)  # a bad input: one line, not a traceback

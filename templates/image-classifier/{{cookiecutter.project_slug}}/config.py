@@ -4,13 +4,9 @@ All paths of the project come from this file.
 """
 
 import dataclasses
-import sys
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10
-    import tomli as tomllib
+from tl_templates.project.config import load_project_config
 
 PROJECT_DIR = Path(__file__).resolve().parent
 CONFIG_FILE = PROJECT_DIR / "config.toml"
@@ -82,11 +78,4 @@ class Config:
 
 def load_config(path=CONFIG_FILE, **overrides):
     """The defaults above, updated from `path`, then from `overrides` (None values skipped)."""
-    known = {field.name for field in dataclasses.fields(Config)}
-    with open(path, "rb") as file:
-        values = tomllib.load(file)
-    for key in values:
-        if key not in known:
-            raise ValueError(f"{path}: unknown setting {key!r}. Known settings: {', '.join(sorted(known))}.")
-    values.update({key: value for key, value in overrides.items() if value is not None})
-    return Config(**values)
+    return load_project_config(Config, path, overrides)

@@ -11,15 +11,11 @@ with its size; a quantized file that loses more than --tolerance says so.
 Reports go to export.json. --saved-model also writes saved_model/1/.
 """
 
-import argparse
-import json
-import sys
-from pathlib import Path
-
 import numpy as np
 from config import OUTPUT_DIR, load_config
 
 import tl_templates
+from tl_templates.project import scripts
 
 
 def accuracy(labels, probabilities):
@@ -27,12 +23,9 @@ def accuracy(labels, probabilities):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--model", type=Path, default=OUTPUT_DIR / "model.keras")
-    parser.add_argument("--output", type=Path, help="default: the model's folder")
-    parser.add_argument("--quantize", nargs="+", default=["none"], choices=["none", "float16", "dynamic", "int8"])
+    # --model, --output, --quantize and --saved-model, as every template's export.py.
+    parser = scripts.export_parser(__doc__, OUTPUT_DIR)
     parser.add_argument("--tolerance", type=float, default=0.02, help="accuracy a quantized file may lose")
-    parser.add_argument("--saved-model", action="store_true", help="also write a SavedModel for TF Serving")
     args = parser.parse_args(argv)
 
     model = tl_templates.load_model(args.model, compile=False)  # for prediction only
@@ -42,7 +35,7 @@ def main(argv=None):
     # The split train.py made, from the settings it saved in metrics.json (data,
     # fractions, seed): int8 calibrates on training images, every file is checked
     # on the test images.
-    config = load_config(**json.loads((args.model.parent / "metrics.json").read_text())["run"]["settings"])
+    config = load_config(**scripts.saved_settings(args.model))
     splits = tl_templates.load_image_splits(
         config.data_path, model.input_shape[1], config.validation_fraction,
         config.test_fraction, config.seed,
@@ -58,8 +51,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    scripts.run(main)  # a bad input: one line, not a traceback

@@ -8,66 +8,29 @@ training continues after the last finished epoch. A finished run is not
 trained again: pass --restart to start over, or --output to write elsewhere.
 """
 
-import argparse
 import dataclasses
-import sys
-from pathlib import Path
 
 from config import OUTPUT_DIR, load_config
 
 import tl_templates
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--data", help="folder with one sub-folder of images per class")
-    parser.add_argument("--strategy", help="auto, feature_extraction, fine_tune_top, "
-                        "truncate_and_fine_tune, fine_tune_all, train_from_scratch or custom")
-    parser.add_argument("--weights", help='"pretrained", "imagenet", "none" or a weights file')
-    parser.add_argument("--backbone", help="a name from `tl-templates backbones`")
-    parser.add_argument("--image-size", type=int)
-    parser.add_argument("--head-epochs", type=int)
-    parser.add_argument("--fine-tune-epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--distribution", help="auto, default, mirrored, multi_worker (TF_CONFIG) "
-                        "or tpu: where the replicas of the model train")
-    parser.add_argument("--seed", type=int, help="same seed, same numbers: also makes TensorFlow's "
-                        "ops deterministic (slower on a GPU)")
-    parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="default: outputs/")
-    parser.add_argument("--restart", action="store_true", help="start over: the previous run in "
-                        "--output is moved aside (nothing is deleted)")
-    parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
-    return parser.parse_args(argv)
+from tl_templates.project import scripts
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    # model.py imports Keras and TensorFlow (seconds): only after the arguments are
-    # read, so that --help and a bad argument answer at once.
-    from model import build_model, choose_plan
-
-    config = load_config(
-        data_dir=args.data, strategy=args.strategy, weights=args.weights, backbone=args.backbone,
-        image_size=args.image_size, head_epochs=args.head_epochs,
-        fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed,
-        distribution=args.distribution,
-    )  # fmt: skip
-    # First, before TensorFlow runs anything (multi_worker needs that): where to train.
-    strategy = tl_templates.choose_strategy(config.distribution)
-    batch_size = tl_templates.global_batch_size(config.batch_size, strategy)  # all replicas
-    print(f"Distribution: {tl_templates.describe_strategy(strategy)}, batch size {batch_size}")
-    # With several workers only the chief writes to --output; the others use a temporary folder.
-    output = tl_templates.worker_output_dir(args.output, strategy, restart=args.restart)
-    # A finished run of the same settings and data is left as it is (nothing to do);
-    # another command stops here, naming what differs. --restart moves an old run aside.
-    finished = tl_templates.prepare_output_folder(
-        output, restart=args.restart, settings=dataclasses.asdict(config), data=config.data_path
+    # The flags every template's train.py takes (python train.py --help).
+    parser = scripts.training_parser(
+        __doc__, OUTPUT_DIR, data_help="folder with one sub-folder of images per class"
     )
-    if finished:
-        return finished
-    # The seed fixes the split, the initial head and the shuffling; --seed also
-    # asks TensorFlow for deterministic ops, so two runs give identical numbers.
-    tl_templates.seed_everything(config.seed, deterministic=config.deterministic or args.seed is not None)
+    args = parser.parse_args(argv)
+    # The settings (config.toml, then the flags), where to train, the output folder,
+    # the seed, mixed precision and XLA: tl_templates/project/scripts.py.
+    run = scripts.start_training(args, load_config)
+    if run.finished:  # this run finished before: nothing to do
+        return run.finished
+    config, output = run.config, run.output
+    # model.py imports Keras (seconds): only once the settings are read, so that --help,
+    # a bad flag or a bad setting answers at once.
+    from model import build_model, choose_plan
 
     splits = tl_templates.load_image_splits(
         config.data_path, config.image_size, config.validation_fraction,
@@ -83,20 +46,15 @@ def main(argv=None):
               f"(largest class {tl_templates.imbalance_ratio(splits.train[1], len(splits.class_names)):.1f}x the smallest)")
     print(f"\nPlan for {config.backbone}:\n{plan.describe()}\n")
 
-    # Mixed precision and XLA where the hardware gains from them (config.toml: Speed).
-    precision = tl_templates.set_precision(config.mixed_precision)  # before the model is built
-    jit_compile = tl_templates.choose_jit_compile(config.jit_compile)
-    print(f"Precision: {precision}; XLA: {'on' if jit_compile else 'off'}")
-
     def train_one(plan, folder, train=splits.train, restore_best=True):
         """Builds the model for `plan` and trains it, writing its run to `folder`."""
-        with strategy.scope():  # the model's variables live on every replica
+        with run.strategy.scope():  # the model's variables live on every replica
             model = build_model(config, plan, num_classes=len(splits.class_names))
         phases = tl_templates.train_classifier(
             model, plan, train, splits.validation,
             head_epochs=config.head_epochs, fine_tune_epochs=config.fine_tune_epochs,
-            batch_size=batch_size, output_dir=folder, augment=config.augment,
-            seed=config.seed, verbose=2 if args.quiet else 1, jit_compile=jit_compile,
+            batch_size=run.batch_size, output_dir=folder, augment=config.augment,
+            seed=config.seed, verbose=run.verbose, jit_compile=run.jit_compile,
             extra_settings=dataclasses.asdict(config),  # an unfinished run resumes only unchanged
             restore_best=restore_best,
             # Rare classes weigh more in the loss when the classes are imbalanced.
@@ -127,7 +85,7 @@ def main(argv=None):
 
     test_images, test_labels = splits.test
     test_loss, test_accuracy = model.evaluate(
-        test_images.astype("float32"), test_labels, batch_size=batch_size, verbose=0
+        test_images.astype("float32"), test_labels, batch_size=run.batch_size, verbose=0
     )
 
     # Every file is written whole or not at all (a temporary file, then a rename);
@@ -182,12 +140,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\nInterrupted. Run the same command again to continue after the last finished "
-              "epoch.", file=sys.stderr)
-        sys.exit(130)
+    scripts.run(main, resumable=True)  # a bad input: one line, not a traceback
