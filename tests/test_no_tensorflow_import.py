@@ -1,8 +1,8 @@
 """Answering `--help` imports neither TensorFlow nor Keras (seconds, and gigabytes on a GPU).
 
 The library's top-level names are imported lazily, the command line builds its
-parser from the registry's data, and each generated project's train.py and
-export.py build their parser (tl_templates/project/scripts.py) before they
+parser from the registry's data, and each generated project's train.py,
+export.py and evaluate.py build their parser (tl_templates/project/scripts.py) before they
 import model.py or any Keras code. Each check runs in a fresh interpreter and
 reads `sys.modules` at its end.
 """
@@ -61,7 +61,7 @@ def projects_baked(tmp_path_factory):
     return {template: projects.new_project(template, output_dir=root) for template in TEMPLATES}
 
 
-@pytest.mark.parametrize("script", ["train.py", "export.py"])
+@pytest.mark.parametrize("script", ["train.py", "export.py", "evaluate.py"])
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_help_of_a_generated_script_imports_no_tensorflow(projects_baked, template, script):
     help_text, heavy = heavy_modules(RUN_SCRIPT, script, "--help", cwd=projects_baked[template])

@@ -199,6 +199,24 @@ def export_parser(description, output_dir):
     return parser
 
 
+def evaluate_parser(description, output_dir, data_help):
+    """The `argparse` parser of a template's `evaluate.py`: which data, which model, where to write.
+
+    Args:
+        description: str. The script's docstring, shown by `--help`.
+        output_dir: Path. The project's outputs/ (`--model` defaults to its model.keras).
+        data_help: str. What `--data` accepts in this template.
+    """
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, help=data_help)
+    parser.add_argument("--model", type=Path, default=Path(output_dir) / "model.keras")
+    parser.add_argument("--output", type=Path, help="default: the model's folder")
+    parser.add_argument("--batch-size", type=int, default=64)
+    return parser
+
+
 def saved_settings(model_path):
     """The settings `train.py` ran with, from the metrics.json beside `model_path`.
 

@@ -19,10 +19,7 @@ detection_threshold marked; report.json's "detection" holds the curve and
 the figures at that threshold.
 """
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 from config import OUTPUT_DIR, SAMPLE_RATE, load_config
@@ -30,6 +27,7 @@ from config import OUTPUT_DIR, SAMPLE_RATE, load_config
 import tl_templates
 from tl_templates.data import audio_folder
 from tl_templates.evaluation import detection, mistakes
+from tl_templates.project import scripts
 
 WORST = 10  # wrong predictions listed
 
@@ -100,16 +98,11 @@ def write_reports(labels, probabilities, class_names, files, output, config, fai
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--data", type=Path, help="a class-per-folder set of WAV files (default: the run's test clips)")
-    parser.add_argument("--model", type=Path, default=OUTPUT_DIR / "model.keras")
-    parser.add_argument("--output", type=Path, help="default: the model's folder")
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
+    args = scripts.evaluate_parser(__doc__, OUTPUT_DIR, "a class-per-folder set of WAV files (default: the run's test clips)").parse_args(argv)
 
     model = tl_templates.load_model(args.model, compile=False)  # for prediction only
     class_names = (args.model.parent / "labels.txt").read_text(encoding="utf-8").split("\n")[:-1]
-    config = load_config(**json.loads((args.model.parent / "metrics.json").read_text())["run"]["settings"])
+    config = load_config(**scripts.saved_settings(args.model))
     samples = model.input_shape[1]
     if args.data is None:
         paths, known = test_files(config), None
@@ -138,8 +131,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    scripts.run(main)  # a bad input: one line, not a traceback

@@ -13,17 +13,16 @@ beside the model). Only known labels count. Writes report.json and
 precision_recall.png.
 """
 
-import argparse
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 from config import OUTPUT_DIR, load_config
 
 import tl_templates
 from tl_templates.evaluation import curves
+from tl_templates.project import scripts
 
 
 def _number(value):
@@ -65,12 +64,7 @@ def write_reports(label_names, labels, probabilities, thresholds, output, failur
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--data", type=Path, help="a label CSV, or a folder with labels.csv (default: the run's test scenes)")
-    parser.add_argument("--model", type=Path, default=OUTPUT_DIR / "model.keras")
-    parser.add_argument("--output", type=Path, help="default: the model's folder")
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
+    args = scripts.evaluate_parser(__doc__, OUTPUT_DIR, "a label CSV, or a folder with labels.csv (default: the run's test scenes)").parse_args(argv)
 
     model = tl_templates.load_model(args.model, compile=False)  # for prediction only
     # Label names in the order of the model's outputs, and their tuned thresholds.
@@ -78,7 +72,7 @@ def main(argv=None):
     label_names = list(thresholds)
     failures = []
     if args.data is None:
-        config = load_config(**json.loads((args.model.parent / "metrics.json").read_text())["run"]["settings"])
+        config = load_config(**scripts.saved_settings(args.model))
         from train import load_data
 
         _, (_, _, (images, labels)) = load_data(config)
@@ -105,8 +99,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    scripts.run(main)  # a bad input: one line, not a traceback

@@ -12,16 +12,14 @@ Only known labels count. Writes report.json, gender_confusion.png (gender)
 and age_bands.png (age MAE and gender accuracy by band of the true age).
 """
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 from config import OUTPUT_DIR, load_config
 
 import tl_templates
 from tl_templates.evaluation import bands
+from tl_templates.project import scripts
 
 GENDERS = ["male", "female"]  # label 0 and 1
 
@@ -65,15 +63,10 @@ def write_reports(labels, predictions, output, failures=(), data="test split"):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--data", type=Path, help="UTKFace folder, folder with labels.csv, or a CSV (default: the run's test faces)")
-    parser.add_argument("--model", type=Path, default=OUTPUT_DIR / "model.keras")
-    parser.add_argument("--output", type=Path, help="default: the model's folder")
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
+    args = scripts.evaluate_parser(__doc__, OUTPUT_DIR, "UTKFace folder, folder with labels.csv, or a CSV (default: the run's test faces)").parse_args(argv)
 
     model = tl_templates.load_model(args.model, compile=False)  # for prediction only
-    config = load_config(**json.loads((args.model.parent / "metrics.json").read_text())["run"]["settings"])
+    config = load_config(**scripts.saved_settings(args.model))
     failures = []
     if args.data is None:
         from train import load_data
@@ -100,8 +93,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    scripts.run(main)  # a bad input: one line, not a traceback

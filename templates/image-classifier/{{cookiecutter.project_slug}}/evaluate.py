@@ -11,16 +11,14 @@ and each true class normalised to 1) and worst_examples.png (the most
 confident wrong predictions, with their true and predicted labels).
 """
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 from config import OUTPUT_DIR, load_config
 
 import tl_templates
 from tl_templates.evaluation import mistakes
+from tl_templates.project import scripts
 
 WORST = 16  # wrong predictions shown in worst_examples.png
 
@@ -53,19 +51,14 @@ def write_reports(images, labels, probabilities, class_names, output, files=None
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--data", type=Path, help="a class-per-folder data set (default: the run's test images)")
-    parser.add_argument("--model", type=Path, default=OUTPUT_DIR / "model.keras")
-    parser.add_argument("--output", type=Path, help="default: the model's folder")
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
+    args = scripts.evaluate_parser(__doc__, OUTPUT_DIR, "a class-per-folder data set (default: the run's test images)").parse_args(argv)
 
     model = tl_templates.load_model(args.model, compile=False)  # for prediction only
     class_names = (args.model.parent / "labels.txt").read_text(encoding="utf-8").split("\n")[:-1]
     size = model.input_shape[1]
     files, failures = None, []
     if args.data is None:
-        config = load_config(**json.loads((args.model.parent / "metrics.json").read_text())["run"]["settings"])
+        config = load_config(**scripts.saved_settings(args.model))
         splits = tl_templates.load_image_splits(
             config.data_path, size, config.validation_fraction, config.test_fraction, config.seed
         )
@@ -97,8 +90,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    scripts.run(main)  # a bad input: one line, not a traceback
