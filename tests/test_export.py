@@ -164,6 +164,11 @@ def test_every_template_exports_at_every_setting(trained):
                                "model_int8.tflite"]  # fmt: skip
     for name in BESIDE[template]:
         assert (outputs / name).is_file(), name
+    # ... and inside every exported file, in its metadata table, with the same text.
+    for file in reports:
+        metadata = tflite.read_tflite_metadata(outputs / file)
+        for name in BESIDE[template]:
+            assert metadata[name] == (outputs / name).read_bytes(), (file, name)
     assert (outputs / "saved_model" / "1" / "saved_model.pb").is_file()
     assert re.search(r"Wrote model_int8\.tflite \([0-9.]+ MB, quantize=int8\)", result.stdout)
 

@@ -118,7 +118,10 @@ def export_and_check(model, folder, quantize, *, examples, labels, measures,
     """
     path = Path(folder) / _file_name(quantize, stem)
     _write_beside(folder, beside or {})
-    tflite.export_tflite(model, path, quantize=quantize, representative_data=representative_data)
+    # The labels and thresholds also travel inside the file, in its metadata table.
+    tflite.export_tflite(
+        model, path, quantize=quantize, representative_data=representative_data, metadata=beside
+    )
     examples = np.asarray(examples, dtype="float32")
     keras_outputs = model.predict(examples, verbose=0)
     exported_outputs = tflite.run_tflite(path, examples)

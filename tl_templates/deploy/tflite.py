@@ -66,7 +66,7 @@ def converter_options(quantize, representative_data=None):
     return options
 
 
-def export_tflite(model, path, quantize="none", representative_data=None):
+def export_tflite(model, path, quantize="none", representative_data=None, metadata=None):
     """Converts a Keras model to a `.tflite` file, preprocessing and all.
 
     The kit's image preprocessing and audio front end use only operations
@@ -83,6 +83,10 @@ def export_tflite(model, path, quantize="none", representative_data=None):
             module's docstring).
         representative_data: np.ndarray or None. Training inputs to calibrate
             "int8" on.
+        metadata: dict or None. `{name: text}` stored in the file's metadata
+            table (the labels, the thresholds), readable on the device by
+            `tflite::FlatBufferModel::ReadAllMetadata()` and here by
+            `read_tflite_metadata`.
 
     Returns:
         The `Path` written.
@@ -111,8 +115,54 @@ def export_tflite(model, path, quantize="none", representative_data=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.stem + ".partial.tflite")
     model.export(str(partial), format="litert", verbose=False, **options)
+    if metadata:
+        _embed_metadata(partial, metadata)
     partial.replace(path)  # only a complete file gets the real name
     return path
+
+
+def _embed_metadata(path, metadata):
+    """Adds `{name: text}` to the metadata table of the `.tflite` file at `path`."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(path))
+    model.metadata = list(model.metadata or [])
+    for name, text in metadata.items():
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name, entry.buffer = name, len(model.buffers) - 1
+        model.metadata.append(entry)
+    flatbuffer_utils.write_model(model, str(path))
+
+
+def read_tflite_metadata(path):
+    """The metadata table of a `.tflite` file: `{name: bytes}`.
+
+    Besides what `export_tflite(metadata=)` stored, the converter's own
+    entries (`min_runtime_version`, `CONVERSION_METADATA`) are there.
+
+    Examples:
+    >>> import tempfile, keras, tl_templates
+    >>> from tl_templates.deploy.tflite import read_tflite_metadata
+    >>> inputs = keras.Input((4,))
+    >>> model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    >>> path = Path(tempfile.mkdtemp()) / "model.tflite"
+    >>> path = tl_templates.export_tflite(model, path, metadata={"labels.txt": "cat\\ndog\\n"})
+    >>> read_tflite_metadata(path)["labels.txt"].decode()
+    'cat\\ndog\\n'
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(path))
+    entries = {}
+    for entry in model.metadata or []:
+        name = entry.name.decode() if isinstance(entry.name, bytes) else entry.name
+        data = model.buffers[entry.buffer].data
+        entries[name] = b"" if data is None else bytes(np.asarray(data, dtype=np.uint8))
+    return entries
 
 
 def _interpreter(path):
