@@ -1,8 +1,8 @@
 """The library's tree shows its layers, and the old flat module paths keep working."""
 
 import ast
-import re
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,7 +51,9 @@ def test_the_core_never_imports_the_notebooks_helpers_or_the_generators():
 def test_every_moved_module_has_its_new_home():
     for old, new in _moved.MOVED.items():
         assert (PACKAGE / (new.replace(".", "/") + ".py")).is_file(), (old, new)
-        assert not (PACKAGE / f"{old}.py").exists(), f"tl_templates/{old}.py is back beside its alias"
+        assert not (PACKAGE / f"{old}.py").exists(), (
+            f"tl_templates/{old}.py is back beside its alias"
+        )
 
 
 OLD_IMPORTS = """
@@ -92,11 +94,19 @@ def test_old_flat_paths_import_the_same_module_with_a_deprecation_warning():
         row = report[old]
         assert row["same"], old
         assert row["spec"] == f"tl_templates.{new}", "the module keeps its own spec"
-        assert any(f"tl_templates.{old} moved to tl_templates.{new};" in w for w in row["warnings"]), row
+        assert any(
+            f"tl_templates.{old} moved to tl_templates.{new};" in w for w in row["warnings"]
+        ), row
     forwards = report["package forwards"]
     assert forwards["same"]
-    assert any("tl_templates.training moved to tl_templates.training.classifier" in w for w in forwards["warnings"])
-    assert any("tl_templates.backbones moved to tl_templates.backbones.build" in w for w in forwards["warnings"])
+    assert any(
+        "tl_templates.training moved to tl_templates.training.classifier" in w
+        for w in forwards["warnings"]
+    )
+    assert any(
+        "tl_templates.backbones moved to tl_templates.backbones.build" in w
+        for w in forwards["warnings"]
+    )
 
 
 def test_an_unknown_name_on_a_forwarding_package_is_a_plain_attribute_error():
@@ -109,9 +119,15 @@ def test_an_unknown_name_on_a_forwarding_package_is_a_plain_attribute_error():
 def repository_sources():
     root = PACKAGE.parent
     listed = subprocess.run(
-        ["git", "ls-files", "*.py", "*.md", "*.ipynb"], cwd=root, capture_output=True, text=True, check=True
+        ["git", "ls-files", "*.py", "*.md", "*.ipynb"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
-    return [root / name for name in listed if name != "tests/test_layout.py" and (root / name).is_file()]
+    return [
+        root / name for name in listed if name != "tests/test_layout.py" and (root / name).is_file()
+    ]
 
 
 def test_nothing_in_the_repository_uses_an_old_path():
@@ -127,5 +143,7 @@ def test_nothing_in_the_repository_uses_an_old_path():
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if any(pattern.search(line) for pattern in patterns):
-                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()[:100]}")
+                offenders.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()[:100]}"
+                )
     assert not offenders, "\n".join(offenders)
