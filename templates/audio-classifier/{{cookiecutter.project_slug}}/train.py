@@ -109,8 +109,12 @@ def main(argv=None):
     tl_templates.plot_history(output / "history.csv", output / "training.png")
     timing = {phase.name: phase.seconds for phase in phases}
     tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
-    from evaluate import test_files, write_reports  # report.json, confusion_matrix.png, detection.png
-    write_reports(test_labels, model.predict(test_clips, verbose=0), splits.class_names, test_files(config), output, config)
+    # What the model gets wrong on the test clips: report.json, confusion_matrix.png and,
+    # for a wake word, detection.png (python evaluate.py --data DIR: any folder).
+    from evaluate import test_files, write_reports
+
+    test_probabilities = model.predict(test_clips, verbose=0)
+    write_reports(test_labels, test_probabilities, splits.class_names, test_files(config), output, config)
     metrics = {
         "test_accuracy": test_accuracy,
         # The 95% interval of an accuracy measured on few clips (Wilson).

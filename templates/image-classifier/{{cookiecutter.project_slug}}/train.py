@@ -96,8 +96,12 @@ def main(argv=None):
     tl_templates.plot_history(output / "history.csv", output / "training.png")
     timing = {phase.name: phase.seconds for phase in phases}
     tl_templates.write_json_atomic(output / "timing.json", {"phase_seconds": timing})
-    from evaluate import write_reports  # report.json, confusion_matrix.png, worst_examples.png
-    write_reports(test_images, test_labels, model.predict(test_images.astype("float32"), verbose=0), splits.class_names, output)
+    # What the model gets wrong on the test images: report.json, confusion_matrix.png,
+    # worst_examples.png (python evaluate.py --data DIR does the same for any folder).
+    from evaluate import write_reports
+
+    test_probabilities = model.predict(test_images.astype("float32"), verbose=0)
+    write_reports(test_images, test_labels, test_probabilities, splits.class_names, output)
     metrics = {
         "test_accuracy": test_accuracy,
         # The 95% interval of an accuracy measured on few images (Wilson).
