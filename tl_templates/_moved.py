@@ -1,7 +1,7 @@
 """Old module paths, from before the library was split into subpackages.
 
-`import tl_templates.resume` (and the other flat names of versions up to
-0.1) still works: it returns the module's new home, e.g.
+`import tl_templates.resume` (and the other flat module names of the first
+releases) still works: it returns the module's new home, e.g.
 `tl_templates.training.resume`, the same module object, with a
 DeprecationWarning that names the new path. Generated projects and notebooks
 written against the flat layout keep running; new code uses the new paths.
