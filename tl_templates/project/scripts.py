@@ -217,6 +217,33 @@ def evaluate_parser(description, output_dir, data_help):
     return parser
 
 
+def labels_in_model_order(folder, class_names):
+    """`{path: label}` for a scanned class folder, each label numbered as the model's classes.
+
+    Args:
+        folder: a `ClassFolder` (`scan_image_folder`, `scan_audio_folder`).
+        class_names: list of str. The model's classes, in its output order (labels.txt).
+
+    Raises:
+        ValueError: the folder holds a class the model does not know.
+
+    Examples:
+    >>> from types import SimpleNamespace
+    >>> folder = SimpleNamespace(root="d", paths=["d/b/1", "d/a/2"], labels=[1, 0], class_names=["a", "b"])
+    >>> labels_in_model_order(folder, ["b", "a"])
+    {'d/b/1': 0, 'd/a/2': 1}
+    >>> labels_in_model_order(folder, ["b", "c"])
+    Traceback (most recent call last):
+    ValueError: d: classes the model does not know: a. Known classes: b, c.
+    """
+    unknown = sorted(set(folder.class_names) - set(class_names))
+    if unknown:
+        raise ValueError(f"{folder.root}: classes the model does not know: {', '.join(unknown)}. "
+                         f"Known classes: {', '.join(class_names)}.")  # fmt: skip
+    names = [folder.class_names[label] for label in folder.labels]
+    return {path: class_names.index(name) for path, name in zip(folder.paths, names, strict=True)}
+
+
 def saved_settings(model_path):
     """The settings `train.py` ran with, from the metrics.json beside `model_path`.
 

@@ -108,12 +108,7 @@ def main(argv=None):
         paths, known = test_files(config), None
     else:
         folder = tl_templates.scan_audio_folder(args.data)
-        unknown = sorted(set(folder.class_names) - set(class_names))
-        if unknown:
-            raise ValueError(f"{args.data}: classes the model does not know: {', '.join(unknown)}. "
-                             f"Known classes: {', '.join(class_names)}.")
-        paths = folder.paths
-        known = {path: class_names.index(folder.class_names[label]) for path, label in zip(folder.paths, folder.labels, strict=True)}
+        paths, known = folder.paths, scripts.labels_in_model_order(folder, class_names)
     files, probabilities, failures = tl_templates.predict_files(
         paths, lambda path: tl_templates.fit_to_length(tl_templates.read_wav(path), samples),
         lambda batch: model.predict(batch, verbose=0), batch_size=args.batch_size,

@@ -66,11 +66,7 @@ def main(argv=None):
         probabilities = model.predict(images.astype("float32"), batch_size=args.batch_size, verbose=0)
     else:
         folder = tl_templates.scan_image_folder(args.data)
-        unknown = sorted(set(folder.class_names) - set(class_names))
-        if unknown:
-            raise ValueError(f"{args.data}: classes the model does not know: {', '.join(unknown)}. "
-                             f"Known classes: {', '.join(class_names)}.")
-        label_of = dict(zip(folder.paths, (class_names.index(folder.class_names[i]) for i in folder.labels), strict=True))
+        label_of = scripts.labels_in_model_order(folder, class_names)
         images = []  # kept for the grid of worst examples
         def read(path):
             images.append(tl_templates.load_image(path, size).astype("float32"))
